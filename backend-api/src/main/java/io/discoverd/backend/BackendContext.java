@@ -1,0 +1,26 @@
+package io.discoverd.backend;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What the daemon hands a backend when it creates it.
+ *
+ * @param vertx           the daemon's Vert.x instance (share it; do not start another)
+ * @param config          the backend's own section of {@code conf/discoverd.yaml} (e.g. the
+ *                        {@code zookeeper} map), never {@code null}, empty when absent
+ * @param registrationTtl the registration TTL ({@code registrationTtl}, default 10 s)
+ * @param dataDir         the daemon's own data directory (exists, locked by the daemon)
+ */
+public record BackendContext(Vertx vertx, JsonObject config, Duration registrationTtl, Path dataDir) {
+
+    public BackendContext {
+        Objects.requireNonNull(vertx, "vertx");
+        config = config == null ? new JsonObject() : config;
+        Objects.requireNonNull(registrationTtl, "registrationTtl");
+        Objects.requireNonNull(dataDir, "dataDir");
+    }
+}

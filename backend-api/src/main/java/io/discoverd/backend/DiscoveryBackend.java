@@ -1,0 +1,71 @@
+package io.discoverd.backend;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The store-neutral contract every backend meets (ARCHITECTURE.md, "The contract every backend
+ * meets"). The backend owns the registration TTL.
+ *
+ * <p>Thread-safe. Every method returns at once and never blocks the caller's thread; failures
+ * complete the stage exceptionally with a {@link DiscoveryException} whose message goes on the wire
+ * ({@link DiscoveryException.StoreUnavailable} when the store cannot be reached).
+ */
+public interface DiscoveryBackend {
+
+    /**
+     * Creates or refreshes an instance, as in the original daemon's Register (PROTOCOL.md §5.3).
+     * Absent: created with a new {@code created}, deadline now + TTL, online event. Present with the
+     * same attrs: deadline now + TTL, no event (a heartbeat). Present with other attrs (nil and
+     * empty differ): attrs replaced, same {@code created}, online event.
+     *
+     * @param name  service name; invalid names fail with {@link DiscoveryException.InvalidName}
+     * @param addr  the expanded address; invalid ones fail with {@link DiscoveryException.InvalidAddr}
+     * @param attrs attributes, {@code null} for nil
+     * @return completes once the instance is in the store, with its {@code created}
+     */
+    CompletionStage<Instance> register(String name, String addr, Map<String, String> attrs);
+
+    /**
+     * Removes an instance at once (PROTOCOL.md §5.4), with an offline event.
+     *
+     * @return completes once it is gone from the store; fails with
+     *         {@link DiscoveryException.InstanceNotFound} when it is not live
+     */
+    CompletionStage<Void> unregister(String name, String addr);
+
+    /**
+     * Subscribes to a service: the current instances (any order), then exactly one
+     * {@link SubscriptionListener#current()}, then every later change in store order, with no gap
+     * and no duplicate between the two phases. The snapshot reflects every write acknowledged before
+     * this call, through any daemon on the store (PROTOCOL.md §5.5.2, §5.7). An invalid name gets
+     * {@code current()} only.
+     *
+     * @param listener called as {@link SubscriptionListener} describes
+     * @return the handle; never {@code null}
+     */
+    Subscription subscribe(String name, SubscriptionListener listener);
+
+    /**
+     * The online instance with the smallest {@code created} (PROTOCOL.md §6.2), read with the same
+     * read-your-writes guarantee as a snapshot.
+     *
+     * @return empty when the service has no online instance
+     */
+    CompletionStage<Optional<Instance>> leader(String name);
+
+    /** Whether the store is connected now. Cheap; safe from any thread. */
+    boolean isConnected();
+
+    /** A short description of the store, for logs and {@code /health} (e.g. the connect string). */
+    String describe();
+
+    /**
+     * Stops the backend for a daemon stop: releases threads and connections. Deadlines stop; what
+     * happens to the store state is the backend's documented restart behaviour.
+     *
+     * @return completes when stopped; never fails
+     */
+    CompletionStage<Void> close();
+}
