@@ -23,9 +23,10 @@ public interface DiscoveryBackend {
      * @param name  service name; invalid names fail with {@link DiscoveryException.InvalidName}
      * @param addr  the expanded address; invalid ones fail with {@link DiscoveryException.InvalidAddr}
      * @param attrs attributes, {@code null} for nil
-     * @return completes once the instance is in the store, with its {@code created}
+     * @return completes once the instance is in the store, with the instance (its {@code created})
+     *         and what the call did
      */
-    CompletionStage<Instance> register(String name, String addr, Map<String, String> attrs);
+    CompletionStage<Registration> register(String name, String addr, Map<String, String> attrs);
 
     /**
      * Removes an instance at once (PROTOCOL.md §5.4), with an offline event.
