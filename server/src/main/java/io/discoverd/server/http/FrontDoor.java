@@ -1,0 +1,155 @@
+package io.discoverd.server.http;
+
+import io.discoverd.backend.DiscoveryBackend;
+import io.discoverd.protocol.http.Handshake;
+import io.discoverd.protocol.http.HttpRequestHead;
+import io.discoverd.protocol.http.HttpRequestHeadParser;
+import io.discoverd.protocol.rpc.ProtocolException;
+import io.discoverd.protocol.rpc.ServerCodec;
+import io.discoverd.server.rpc.Agent;
+import io.discoverd.server.rpc.Session;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+import java.util.Set;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The listener's connection handler: reads the HTTP request head that opens every connection and
+ * routes it (PROTOCOL.md §1.3, §5.11). {@code CONNECT /_goRPC_} becomes an RPC {@link Session};
+ * {@code GET /health} is answered by {@link Health}; any other method on the RPC path gets 405, any
+ * other path 404. Plain HTTP answers close the connection.
+ *
+ * <p>Thread-safe: each connection's state lives in its own handler, on its event loop.
+ */
+public final class FrontDoor implements Handler<NetSocket> {
+
+    private static final Logger log = LoggerFactory.getLogger(FrontDoor.class);
+
+    /** The largest request head accepted, in bytes; a longer one closes the connection. */
+    public static final int MAX_HEAD_BYTES = 8 * 1024;
+    /** How long a new connection may take to send its complete request head, in ms. */
+    public static final long HEAD_TIMEOUT_MS = 60_000;
+
+    private final Agent agent;
+    private final DiscoveryBackend backend;
+    private final String backendName;
+    private final Function<Handshake.Codec, ServerCodec> codecs;
+    private final int maxQueueBytes;
+    private final Set<NetSocket> connections;
+
+    /**
+     * @param agent         the RPC service
+     * @param backend       the backend, for {@code /health}
+     * @param backendName   the configured backend name, for {@code /health}
+     * @param codecs        creates a fresh codec for an upgraded connection
+     * @param maxQueueBytes the outbound bound per connection, bytes
+     * @param connections   a concurrent set that holds every open connection, so the daemon can
+     *                      close them on shutdown
+     */
+    public FrontDoor(Agent agent, DiscoveryBackend backend, String backendName,
+                     Function<Handshake.Codec, ServerCodec> codecs, int maxQueueBytes, Set<NetSocket> connections) {
+        this.agent = agent;
+        this.backend = backend;
+        this.backendName = backendName;
+        this.codecs = codecs;
+        this.maxQueueBytes = maxQueueBytes;
+        this.connections = connections;
+    }
+
+    @Override
+    public void handle(NetSocket socket) {
+        connections.add(socket);
+        socket.closeHandler(v -> connections.remove(socket));
+        socket.exceptionHandler(t -> log.debug("connection from {}: {}", socket.remoteAddress(), t.toString()));
+        socket.handler(new Opening(socket));
+    }
+
+    /** A connection until its request head is complete. Runs on the connection's event loop. */
+    private final class Opening implements Handler<Buffer> {
+        private final NetSocket socket;
+        private final HttpRequestHeadParser parser = new HttpRequestHeadParser(MAX_HEAD_BYTES);
+        private final Vertx vertx = Vertx.currentContext().owner();
+        private final long timer;
+        private boolean done;
+
+        Opening(NetSocket socket) {
+            this.socket = socket;
+            // Only the opening request is timed: an upgraded connection may idle for hours
+            // (PROTOCOL.md §1.5), but a peer that never finishes its head just holds a socket.
+            this.timer = vertx.setTimer(HEAD_TIMEOUT_MS, id -> {
+                if (!done) {
+                    done = true;
+                    log.debug("closing connection from {}: no complete request head within {} ms",
+                            socket.remoteAddress(), HEAD_TIMEOUT_MS);
+                    socket.close();
+                }
+            });
+        }
+
+        @Override
+        public void handle(Buffer data) {
+            if (done) {
+                return; // bytes after a plain HTTP request: the connection is closing
+            }
+            byte[] bytes = data.getBytes();
+            HttpRequestHead head;
+            try {
+                head = parser.feed(bytes, 0, bytes.length);
+            } catch (ProtocolException e) {
+                finish();
+                log.debug("closing connection from {}: {}", socket.remoteAddress(), e.getMessage());
+                socket.close();
+                return;
+            }
+            if (head != null) {
+                finish();
+                route(socket, head);
+            }
+        }
+
+        private void finish() {
+            done = true;
+            vertx.cancelTimer(timer);
+        }
+    }
+
+    private void route(NetSocket socket, HttpRequestHead head) {
+        switch (Handshake.route(head)) {
+            case CONNECT_RPC -> upgrade(socket, head);
+            case METHOD_NOT_ALLOWED -> answer(socket, Handshake.methodNotAllowed());
+            case NOT_FOUND -> answer(socket, plainHttp(head));
+        }
+    }
+
+    /**
+     * The daemon's own plain-HTTP paths (PROTOCOL.md §5.11). {@code POST /drain} is added here by
+     * its own issue; until then it is a 404 like every unknown path.
+     */
+    private byte[] plainHttp(HttpRequestHead head) {
+        String path = pathOf(head);
+        if ("GET".equals(head.method()) && Health.PATH.equals(path)) {
+            return Health.response(backendName, backend);
+        }
+        return Handshake.notFound();
+    }
+
+    private static String pathOf(HttpRequestHead head) {
+        int q = head.path().indexOf('?');
+        return q >= 0 ? head.path().substring(0, q) : head.path();
+    }
+
+    private void upgrade(NetSocket socket, HttpRequestHead head) {
+        ServerCodec codec = codecs.apply(Handshake.codecFor(head));
+        socket.write(Buffer.buffer(Handshake.connected()));
+        Session.start(socket, codec, agent, maxQueueBytes, head.remaining(), () -> connections.remove(socket));
+    }
+
+    private static void answer(NetSocket socket, byte[] response) {
+        socket.handler(b -> { });
+        socket.write(Buffer.buffer(response)).onComplete(ar -> socket.close());
+    }
+}

@@ -1,0 +1,342 @@
+package io.discoverd.server.rpc;
+
+import io.discoverd.backend.DiscoveryException;
+import io.discoverd.backend.Subscription;
+import io.discoverd.backend.SubscriptionListener;
+import io.discoverd.backend.Instance;
+import io.discoverd.protocol.ServiceUpdate;
+import io.discoverd.protocol.rpc.ProtocolException;
+import io.discoverd.protocol.rpc.RpcRequest;
+import io.discoverd.protocol.rpc.ServerCodec;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.NetSocket;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One upgraded RPC connection (PROTOCOL.md §2): reads requests through its codec, dispatches them
+ * to the {@link Agent}, writes replies and stream items, and owns the connection's streams.
+ *
+ * <p>Threading: everything here runs on the connection's Vert.x context (one event-loop thread),
+ * because the codec is not thread-safe. Backend completions and subscription callbacks arrive on
+ * backend threads and hop onto that context with {@link Context#runOnContext}, which keeps their
+ * order. Calls run concurrently: the reader never waits for a reply.
+ */
+public final class Session {
+
+    private static final Logger log = LoggerFactory.getLogger(Session.class);
+
+    /** The final frame's text of a stream ended by CloseStream (PROTOCOL.md §2.3). */
+    public static final String EOS = "EOS";
+
+    private final NetSocket socket;
+    private final ServerCodec codec;
+    private final Agent agent;
+    private final Context context;
+    private final String remote;
+    private final Runnable onClosed;
+    /** Active streams by stream key (gob Seq, JSON id text); several may share a key (PROTOCOL.md §4.5). */
+    private final Map<String, List<Stream>> streams = new HashMap<>();
+    private boolean closed;
+
+    private Session(NetSocket socket, ServerCodec codec, Agent agent, Context context, Runnable onClosed) {
+        this.socket = socket;
+        this.codec = codec;
+        this.agent = agent;
+        this.context = context;
+        this.remote = String.valueOf(socket.remoteAddress());
+        this.onClosed = onClosed;
+    }
+
+    /**
+     * Takes over an upgraded connection. Must be called on the socket's event loop, after the
+     * {@code 200} answer was written; replaces the socket's handlers.
+     *
+     * @param socket       the connection
+     * @param codec        the codec chosen by the handshake, owned by the session from now on
+     * @param agent        the service
+     * @param maxQueueBytes the bound of unsent bytes; a connection over it is closed as a slow
+     *                     reader (ARCHITECTURE.md, "Threading")
+     * @param remaining    bytes that followed the CONNECT request: fed to the codec first
+     *                     (PROTOCOL.md §1.5, checklist #9); not retained
+     * @param onClosed     run once on the event loop when the connection is closed, or {@code null}
+     * @return the session
+     */
+    public static Session start(NetSocket socket, ServerCodec codec, Agent agent, int maxQueueBytes,
+                                byte[] remaining, Runnable onClosed) {
+        Context context = Objects.requireNonNull(Vertx.currentContext(), "Session.start must run on the socket's context");
+        Session s = new Session(socket, codec, agent, context, onClosed);
+        socket.setWriteQueueMaxSize(maxQueueBytes);
+        socket.handler(s::onData);
+        socket.closeHandler(v -> s.release());
+        socket.exceptionHandler(t -> {
+            log.debug("connection from {}: {}", s.remote, t.toString());
+            s.close();
+        });
+        if (remaining != null && remaining.length > 0) {
+            s.onBytes(remaining);
+        }
+        return s;
+    }
+
+    private void onData(Buffer data) {
+        onBytes(data.getBytes());
+    }
+
+    private void onBytes(byte[] bytes) {
+        if (closed) {
+            return;
+        }
+        boolean fed = false;
+        while (!closed) {
+            RpcRequest request;
+            try {
+                if (!fed) {
+                    codec.feed(bytes, 0, bytes.length);
+                    fed = true;
+                }
+                request = codec.next();
+            } catch (ProtocolException e) {
+                log.warn("closing connection from {}: {}", remote, e.getMessage());
+                close();
+                return;
+            } catch (RuntimeException e) {
+                log.error("closing connection from {}: codec failure", remote, e);
+                close();
+                return;
+            }
+            if (request == null) {
+                return;
+            }
+            try {
+                dispatch(request);
+            } catch (RuntimeException e) {
+                // A bug for one call must not take the connection's other calls with it.
+                write(codec.encodeError(request, internalError(e)));
+            }
+        }
+    }
+
+    /** PROTOCOL.md §2.5. */
+    private void dispatch(RpcRequest request) {
+        if (RpcRequest.CLOSE_STREAM.equals(request.serviceMethod())) {
+            closeStreams(request.streamKey());
+            return;
+        }
+        AgentMethod method;
+        try {
+            method = AgentMethod.resolve(request.serviceMethod());
+        } catch (AgentMethod.UnknownMethodException e) {
+            write(codec.encodeError(request, e.getMessage()));
+            return;
+        }
+        if (request.argsError() != null || request.args() == null) {
+            String text = request.argsError();
+            write(codec.encodeError(request, text == null || text.isEmpty() ? "rpc: cannot decode Args" : text));
+            return;
+        }
+        switch (method) {
+            case REGISTER -> reply(request, agent.register(request.args()), addr -> codec.encodeString(request, addr));
+            case UNREGISTER -> reply(request, agent.unregister(request.args()), v -> codec.encodeEmpty(request));
+            case LEADER -> reply(request, agent.leader(request.args()), u -> codec.encodeUpdate(request, u));
+            case SUBSCRIBE -> subscribe(request);
+        }
+    }
+
+    private <T> void reply(RpcRequest request, CompletionStage<T> stage, Function<T, byte[]> encode) {
+        stage.whenComplete((value, failure) -> context.runOnContext(v -> {
+            if (closed) {
+                return; // PROTOCOL.md §1.5: replies of calls still running are dropped
+            }
+            write(failure == null ? encode.apply(value) : codec.encodeError(request, errorText(failure)));
+        }));
+    }
+
+    private void subscribe(RpcRequest request) {
+        Stream stream = new Stream(request);
+        streams.computeIfAbsent(request.streamKey(), k -> new ArrayList<>(1)).add(stream);
+        try {
+            stream.subscription = agent.subscribe(request.args(), stream);
+        } catch (RuntimeException e) {
+            fail(stream, errorText(e));
+        }
+    }
+
+    /** PROTOCOL.md §2.4, §4.5: ends every active stream with this key with EOS; unknown keys are ignored. */
+    private void closeStreams(String key) {
+        List<Stream> ending = streams.remove(key);
+        if (ending == null) {
+            return;
+        }
+        for (Stream s : ending) {
+            s.ended = true;
+            s.release();
+            write(codec.encodeError(s.call, EOS));
+        }
+    }
+
+    private void deliver(Stream stream, ServiceUpdate update) {
+        if (closed || stream.ended) {
+            return; // nothing after the final frame (PROTOCOL.md §2.3)
+        }
+        if (update.isSentinel()) {
+            if (stream.sentinelSent) {
+                return;
+            }
+            stream.sentinelSent = true;
+        }
+        write(codec.encodeUpdate(stream.call, update));
+    }
+
+    /** PROTOCOL.md §5.5.4: the sentinel if not yet sent, then a final frame with the failure text. */
+    private void fail(Stream stream, String text) {
+        if (closed || stream.ended) {
+            return;
+        }
+        if (!stream.sentinelSent) {
+            stream.sentinelSent = true;
+            write(codec.encodeUpdate(stream.call, ServiceUpdate.SENTINEL));
+        }
+        stream.ended = true;
+        stream.release();
+        List<Stream> same = streams.get(stream.call.streamKey());
+        if (same != null) {
+            same.remove(stream);
+            if (same.isEmpty()) {
+                streams.remove(stream.call.streamKey());
+            }
+        }
+        write(codec.encodeError(stream.call, text == null || text.isEmpty() ? "discoverd: subscription failed" : text));
+    }
+
+    private void write(byte[] frame) {
+        if (closed) {
+            return;
+        }
+        socket.write(Buffer.buffer(frame));
+        if (socket.writeQueueFull()) {
+            // The Go client reconnects and resubscribes after a dropped connection, but not after an
+            // error frame; and an unbounded buffer would let one reader exhaust the heap.
+            log.warn("closing connection from {}: the client is not reading (more than its outbound bound queued)", remote);
+            abort();
+        }
+    }
+
+    /**
+     * Closes at once, discarding what is queued: a plain close would first wait for the queue to
+     * drain, which a peer that does not read never lets happen. The peer sees a reset.
+     */
+    private void abort() {
+        release();
+        if (socket instanceof NetSocketInternal internal) {
+            Channel channel = internal.channelHandlerContext().channel();
+            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+            channel.close();
+        } else {
+            socket.close();
+        }
+    }
+
+    /**
+     * Closes the connection after what is already queued: streams are released at once, replies of
+     * calls still running are dropped. Idempotent. Must be called on the session's context.
+     */
+    public void close() {
+        release();
+        socket.close();
+    }
+
+    /** PROTOCOL.md §1.5: on close, every stream ends at once; registrations are untouched. */
+    private void release() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (List<Stream> list : streams.values()) {
+            for (Stream s : list) {
+                s.ended = true;
+                s.release();
+            }
+        }
+        streams.clear();
+        if (onClosed != null) {
+            onClosed.run();
+        }
+    }
+
+    /** The wire text of a failed call: a {@link DiscoveryException}'s message, else an internal error. */
+    static String errorText(Throwable failure) {
+        Throwable t = failure;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof DiscoveryException && t.getMessage() != null && !t.getMessage().isEmpty()) {
+            return t.getMessage();
+        }
+        return internalError(t);
+    }
+
+    private static String internalError(Throwable t) {
+        log.error("internal error", t);
+        return "discoverd: internal error: " + t;
+    }
+
+    /** One Subscribe stream: the backend listener, hopping every callback onto the session's context. */
+    private final class Stream implements SubscriptionListener {
+        final RpcRequest call;
+        Subscription subscription;
+        boolean sentinelSent;
+        boolean ended;
+
+        Stream(RpcRequest call) {
+            this.call = call;
+        }
+
+        void release() {
+            if (subscription != null) {
+                try {
+                    subscription.close();
+                } catch (RuntimeException e) {
+                    log.warn("closing a subscription failed", e);
+                }
+            }
+        }
+
+        @Override
+        public void online(Instance instance) {
+            ServiceUpdate u = Agent.toUpdate(instance);
+            context.runOnContext(v -> deliver(this, u));
+        }
+
+        @Override
+        public void offline(String name, String addr) {
+            ServiceUpdate u = ServiceUpdate.offline(name, addr);
+            context.runOnContext(v -> deliver(this, u));
+        }
+
+        @Override
+        public void current() {
+            context.runOnContext(v -> deliver(this, ServiceUpdate.SENTINEL));
+        }
+
+        @Override
+        public void failed(DiscoveryException cause) {
+            String text = cause == null ? null : cause.getMessage();
+            context.runOnContext(v -> fail(this, text));
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package io.discoverd.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.discoverd.server.testing.RpcClient;
+import io.discoverd.server.testing.TestDaemon;
+import io.discoverd.protocol.Args;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+
+/** The daemon's life cycle: start-up line, data directory lock, stop, and the command's exit codes. */
+class DaemonTest {
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void start_logsOneListeningLineWithTheActualPort() throws Exception {
+        Logger logger = (Logger) LoggerFactory.getLogger(Daemon.class);
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try (TestDaemon d = TestDaemon.start(dataDir)) {
+            long lines = appender.list.stream()
+                    .filter(e -> e.getFormattedMessage().contains("discoverd listening on 127.0.0.1:" + d.port() + " "))
+                    .count();
+            assertEquals(1, lines, appender.list.toString());
+            assertTrue(d.port() > 0);
+        } finally {
+            logger.detachAppender(appender);
+        }
+    }
+
+    @Test
+    void secondDaemonOnTheSameDataDir_failsWithExitCode1() throws Exception {
+        try (TestDaemon first = TestDaemon.start(dataDir)) {
+            DaemonStartException e = assertThrows(DaemonStartException.class, () -> TestDaemon.start(dataDir));
+            assertEquals(1, e.exitCode());
+            assertTrue(e.getMessage().contains("in use by another discoverd"), e.getMessage());
+            assertTrue(Files.exists(dataDir.resolve(DataDirLock.LOCK_FILE)));
+        }
+        // Released on stop: the directory can be used again.
+        try (TestDaemon again = TestDaemon.start(dataDir)) {
+            assertTrue(again.port() > 0);
+        }
+    }
+
+    @Test
+    void close_closesClientConnections_andTheRegistrationsOutliveThem() throws Exception {
+        TestDaemon d = TestDaemon.start(dataDir);
+        RpcClient c = RpcClient.connect(d.port(), false);
+        c.call("Agent.Register", 0, new Args("web", ":1", null));
+        c.send("Agent.Subscribe", 1, new Args("web", "", null));
+        c.next();
+        c.next();
+        d.close();
+        assertTrue(c.wire.closedByPeer());
+        c.close();
+    }
+
+    @Test
+    void command_withAnInvalidConfig_exitsWith2_namingTheField() throws Exception {
+        Path conf = dataDir.resolve("bad.yaml");
+        Files.writeString(conf, "maxAttrsBytes: -5\n");
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true));
+        try {
+            assertEquals(2, new CommandLine(new Main()).execute("--config", conf.toString()));
+            assertEquals(2, new CommandLine(new Main()).execute("--config", dataDir.resolve("missing.yaml").toString()));
+            assertEquals(2, new CommandLine(new Main()).execute("--no-such-flag"));
+            assertEquals(2, new CommandLine(new Main()).execute("--config", conf.toString(), "--bind", "nope"));
+        } finally {
+            System.setErr(err);
+        }
+        assertTrue(captured.toString().contains("maxAttrsBytes"), captured.toString());
+        assertTrue(captured.toString().contains("--bind"), captured.toString());
+    }
+}
