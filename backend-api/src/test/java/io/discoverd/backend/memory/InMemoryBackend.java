@@ -187,11 +187,16 @@ public final class InMemoryBackend implements DiscoveryBackend {
             }
             if (Validation.isValidSegment(name)) {
                 for (Entry e : services.getOrDefault(name, Map.of()).values()) {
+                    if (sub.closed.get()) {
+                        return; // closed from inside a listener call: nothing more may start
+                    }
                     listener.online(e.instance);
                 }
                 subscribers.computeIfAbsent(name, k -> new ArrayList<>()).add(sub);
             }
-            listener.current();
+            if (!sub.closed.get()) {
+                listener.current();
+            }
         });
         return sub;
     }

@@ -1,0 +1,86 @@
+package io.discoverd.backend.zookeeper;
+
+import java.util.concurrent.CompletableFuture;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.BackgroundCallback;
+import org.apache.curator.framework.api.CuratorEvent;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Watcher;
+
+/**
+ * Curator's background (asynchronous) calls as {@link CompletableFuture}s. Every future completes
+ * with the {@link CuratorEvent}, also for ZooKeeper error codes (callers decide what {@code NONODE}
+ * or {@code BADVERSION} mean); it fails only when Curator refuses the call outright.
+ *
+ * <p>Futures complete on a ZooKeeper/Curator thread: callers hop to their own executor
+ * ({@code *Async(..., executor)}) before touching state. Thread-safe.
+ */
+final class AsyncZk {
+
+    private final CuratorFramework client;
+
+    AsyncZk(CuratorFramework client) {
+        this.client = client;
+    }
+
+    CuratorFramework client() {
+        return client;
+    }
+
+    /** The result code of an event. */
+    static KeeperException.Code code(CuratorEvent e) {
+        return KeeperException.Code.get(e.getResultCode());
+    }
+
+    @FunctionalInterface
+    private interface Call {
+        void start(BackgroundCallback cb) throws Exception;
+    }
+
+    private static CompletableFuture<CuratorEvent> run(Call call) {
+        CompletableFuture<CuratorEvent> f = new CompletableFuture<>();
+        try {
+            call.start((c, event) -> f.complete(event));
+        } catch (Exception e) {
+            f.completeExceptionally(e);
+        }
+        return f;
+    }
+
+    CompletableFuture<CuratorEvent> sync(String path) {
+        return run(cb -> client.sync().inBackground(cb).forPath(path));
+    }
+
+    /** Children of {@code path}; the event's stat is the parent's. */
+    CompletableFuture<CuratorEvent> getChildren(String path) {
+        return run(cb -> client.getChildren().inBackground(cb).forPath(path));
+    }
+
+    CompletableFuture<CuratorEvent> getData(String path) {
+        return run(cb -> client.getData().inBackground(cb).forPath(path));
+    }
+
+    /** Reads the data and leaves a one-shot watch on the node. */
+    CompletableFuture<CuratorEvent> getDataWatched(String path, Watcher watcher) {
+        return run(cb -> client.getData().usingWatcher(watcher).inBackground(cb).forPath(path));
+    }
+
+    CompletableFuture<CuratorEvent> exists(String path) {
+        return run(cb -> client.checkExists().inBackground(cb).forPath(path));
+    }
+
+    /** Creates an ephemeral node, creating missing parents as container nodes; the event carries the stat. */
+    CompletableFuture<CuratorEvent> createEphemeral(String path, byte[] data) {
+        return run(cb -> client.create().creatingParentContainersIfNeeded().withMode(CreateMode.EPHEMERAL)
+                .inBackground(cb).forPath(path, data));
+    }
+
+    CompletableFuture<CuratorEvent> setData(String path, byte[] data, int version) {
+        return run(cb -> client.setData().withVersion(version).inBackground(cb).forPath(path, data));
+    }
+
+    CompletableFuture<CuratorEvent> delete(String path, int version) {
+        return run(cb -> client.delete().withVersion(version).inBackground(cb).forPath(path));
+    }
+}

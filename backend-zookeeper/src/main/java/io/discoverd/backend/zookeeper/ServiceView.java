@@ -1,0 +1,182 @@
+package io.discoverd.backend.zookeeper;
+
+import io.discoverd.backend.Instance;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.recipes.cache.ChildData;
+import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.zookeeper.data.Stat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This daemon's view of one watched service: addr → (attrs, created, czxid, mzxid), fed by ONE
+ * shared {@link CuratorCache} on {@code <root>/services/<name>}, by this daemon's own acknowledged
+ * writes, and by barrier reads; it emits to its subscribers exactly the differences it applies.
+ *
+ * <p>Why a view of our own rather than the cache's storage: the cache fills its storage on the
+ * ZooKeeper event thread and calls listeners later, and reads a node's data only after its watch
+ * fires, so neither {@code cache.stream()} nor the listener alone gives a gap-free, duplicate-free
+ * snapshot (notes/zookeeper.md, "Traps").
+ *
+ * <p>Ordering rules that keep late or repeated information from resurrecting or duplicating
+ * anything: an incarnation of a node is identified by its czxid and its content by its mzxid; an
+ * observation older than what the view holds is ignored, and the highest deleted czxid of each
+ * address is remembered (a tombstone), so a late creation event of a deleted node is ignored.
+ *
+ * <p>Confinement: every method except the constructor runs on the service's sequential executor.
+ */
+final class ServiceView {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ServiceView.class);
+
+    /** One instance as the view holds it. */
+    record Entry(Map<String, String> attrs, long created, long czxid, long mzxid) {
+    }
+
+    private final String name;
+    private final String servicePath;
+    private final Executor executor;
+    private final CuratorCache cache;
+    private final Map<String, Entry> entries = new HashMap<>();
+    private final Map<String, Long> tombstones = new HashMap<>();
+    private final List<ZkSubscription> attached = new ArrayList<>();
+    private final List<ZkSubscription> pending = new ArrayList<>();
+    private boolean closed;
+
+    ServiceView(String name, String servicePath, CuratorFramework client, Executor executor) {
+        this.name = name;
+        this.servicePath = servicePath;
+        this.executor = executor;
+        this.cache = CuratorCache.build(client, servicePath);
+        cache.listenable().addListener(CuratorCacheListener.builder()
+                .forCreatesAndChanges((oldNode, node) -> onCacheChange(node))
+                .forDeletes(this::onCacheDelete)
+                .build());
+        cache.start();
+    }
+
+    private String addrOf(String path) {
+        if (path == null || path.length() <= servicePath.length() + 1 || !path.startsWith(servicePath + "/")) {
+            return null;
+        }
+        String rest = path.substring(servicePath.length() + 1);
+        return rest.indexOf('/') >= 0 ? null : rest;
+    }
+
+    // Cache callbacks arrive on Curator threads: hop onto the view's executor.
+    private void onCacheChange(ChildData node) {
+        String addr = addrOf(node.getPath());
+        if (addr != null && node.getStat() != null) {
+            executor.execute(() -> observed(addr, node.getStat(), node.getData()));
+        }
+    }
+
+    private void onCacheDelete(ChildData old) {
+        String addr = addrOf(old.getPath());
+        if (addr != null && old.getStat() != null) {
+            long czxid = old.getStat().getCzxid();
+            executor.execute(() -> deleted(addr, czxid));
+        }
+    }
+
+    /**
+     * Applies an observation of a node's state (cache event, own write acknowledged, barrier read).
+     * Emits online when (attrs, created) differ from what the view had.
+     */
+    void observed(String addr, Stat stat, byte[] data) {
+        if (closed) {
+            return;
+        }
+        Long tomb = tombstones.get(addr);
+        if (tomb != null && stat.getCzxid() <= tomb) {
+            return;
+        }
+        Entry old = entries.get(addr);
+        if (old != null && (stat.getCzxid() < old.czxid()
+                || (stat.getCzxid() == old.czxid() && stat.getMzxid() <= old.mzxid()))) {
+            return;
+        }
+        StoredInstance si = StoredInstance.parse(data);
+        if (si == null) {
+            LOG.warn("ignoring {}/{}: its data is not an instance", servicePath, addr);
+            return;
+        }
+        Entry e = new Entry(si.attrs(), si.created(), stat.getCzxid(), stat.getMzxid());
+        entries.put(addr, e);
+        if (old == null || old.created() != e.created() || !Objects.equals(old.attrs(), e.attrs())) {
+            Instance instance = new Instance(name, addr, e.attrs(), e.created());
+            for (ZkSubscription s : List.copyOf(attached)) {
+                s.online(instance);
+            }
+        }
+    }
+
+    /** Applies the deletion of the incarnation {@code czxid} (and any older one) of {@code addr}. */
+    void deleted(String addr, long czxid) {
+        if (closed) {
+            return;
+        }
+        tombstones.merge(addr, czxid, Math::max);
+        Entry old = entries.get(addr);
+        if (old != null && old.czxid() <= czxid) {
+            entries.remove(addr);
+            for (ZkSubscription s : List.copyOf(attached)) {
+                s.offline(name, addr);
+            }
+        }
+    }
+
+    /** The instances held now, with their czxids, for a barrier's reconciliation. */
+    Map<String, Entry> entries() {
+        return new LinkedHashMap<>(entries);
+    }
+
+    /** Registers a subscription waiting for its barrier (it keeps the view open). */
+    void addPending(ZkSubscription s) {
+        pending.add(s);
+    }
+
+    /**
+     * Snapshot and attach, in one step on the view's executor: the subscription gets the current
+     * entries, then {@code current()}, then every later change (no gap, no duplicate).
+     */
+    void attach(ZkSubscription s) {
+        if (closed || !pending.remove(s)) {
+            return;
+        }
+        for (Map.Entry<String, Entry> e : entries.entrySet()) {
+            s.online(new Instance(name, e.getKey(), e.getValue().attrs(), e.getValue().created()));
+        }
+        s.current();
+        attached.add(s);
+    }
+
+    /** Removes a subscription; returns whether the view has no subscription left. */
+    boolean detach(ZkSubscription s) {
+        attached.remove(s);
+        pending.remove(s);
+        return attached.isEmpty() && pending.isEmpty();
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Closes the shared cache; no emission after this. */
+    void close() {
+        if (!closed) {
+            closed = true;
+            attached.clear();
+            pending.clear();
+            cache.close();
+        }
+    }
+}

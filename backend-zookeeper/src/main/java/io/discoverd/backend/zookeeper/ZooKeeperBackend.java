@@ -1,0 +1,926 @@
+package io.discoverd.backend.zookeeper;
+
+import com.google.common.util.concurrent.MoreExecutors;
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import io.discoverd.backend.DiscoveryBackend;
+import io.discoverd.backend.DiscoveryException;
+import io.discoverd.backend.Instance;
+import io.discoverd.backend.Registration;
+import io.discoverd.backend.Registration.Outcome;
+import io.discoverd.backend.Subscription;
+import io.discoverd.backend.SubscriptionListener;
+import io.discoverd.backend.Validation;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.CuratorEvent;
+import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.state.ConnectionState;
+import org.apache.zookeeper.KeeperException.Code;
+import org.apache.zookeeper.WatchedEvent;
+import org.apache.zookeeper.Watcher;
+import org.apache.zookeeper.data.Stat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ZooKeeper implementation of the backend contract (ARCHITECTURE.md, "The contract every
+ * backend meets", "Liveness", "Store layout").
+ *
+ * <p>Store layout: {@code <root>/services/<name>/<addr>} is an EPHEMERAL node of this daemon's
+ * session holding {@link StoredInstance}; {@code <root>/leaders/<name>/} holds one Curator
+ * {@link LeaderLatch} participant per instance (id = addr), and an instance's {@code created} is the
+ * czxid of its latch node, which orders the latch queue (notes/zookeeper.md).
+ *
+ * <p>Liveness: the TTL is enforced here, not by the store. Each instance this daemon owns has an
+ * in-memory deadline; a heartbeat moves it without a store write; at the deadline (never before, at
+ * most a few ms after) the node is deleted with a versioned delete, so a refresh written by another
+ * daemon that raced it wins. A refresh by another daemon moves the node's version, which the owner
+ * sees through a data watch and treats as a heartbeat.
+ *
+ * <p>Delivery: writes made through this daemon are applied to its views as they are acknowledged,
+ * so its subscribers get every such change one by one; changes made through other daemons arrive as
+ * the shared cache observes them and may be coalesced (PROTOCOL.md §6.4); views always converge.
+ *
+ * <p>Threading: every service has a sequential executor (Guava's, on a shared cached pool: one task
+ * at a time, in submission order, without a thread per service) that owns its state, its view and
+ * its listener calls; Curator callbacks hop onto it. Operations on one instance are chained, so
+ * they apply in call order. Nothing here blocks the caller (Vert.x event loops included); the
+ * backend does not use the daemon's Vert.x instance. Thread-safe.
+ */
+final class ZooKeeperBackend implements DiscoveryBackend {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ZooKeeperBackend.class);
+    private static final int MAX_ATTEMPTS = 8;
+    private static final long RETRY_MS = 200;
+
+    private final AsyncZk zk;
+    private final CuratorFramework client;
+    private final String connectDescription;
+    private final String servicesRoot;
+    private final String leadersRoot;
+    private final Duration ttl;
+    private final Duration connectionTimeout;
+    private final EmbeddedZooKeeper embedded;
+    private final ExecutorService pool;
+    private final ScheduledExecutorService timer;
+    private final Map<String, ServiceState> services = new HashMap<>();
+    private volatile boolean connected;
+    private volatile boolean closed;
+
+    /** Per-service state; {@code refs} guarded by {@link #services}, the rest confined to {@code executor}. */
+    private final class ServiceState {
+        final String name;
+        final String servicePath;
+        final String leaderPath;
+        final Executor executor = MoreExecutors.newSequentialExecutor(pool);
+        final Map<String, Owned> owned = new HashMap<>();
+        final Map<String, CompletableFuture<?>> tails = new HashMap<>();
+        int refs;
+        ServiceView view;
+
+        ServiceState(String name) {
+            this.name = name;
+            this.servicePath = servicesRoot + "/" + name;
+            this.leaderPath = leadersRoot + "/" + name;
+        }
+
+        String path(String addr) {
+            return servicePath + "/" + addr;
+        }
+
+        /** Runs {@code op} on the executor after every earlier operation on {@code addr} completed. */
+        <T> CompletableFuture<T> serial(String addr, Supplier<CompletableFuture<T>> op) {
+            synchronized (tails) {
+                CompletableFuture<?> prev = tails.getOrDefault(addr, CompletableFuture.completedFuture(null));
+                CompletableFuture<T> next = prev.handle((x, e) -> null).thenComposeAsync(v -> op.get(), executor);
+                tails.put(addr, next);
+                next.whenComplete((x, e) -> {
+                    synchronized (tails) {
+                        tails.remove(addr, next);
+                    }
+                });
+                return next;
+            }
+        }
+
+        void applyObserved(String addr, Stat stat, byte[] data) {
+            if (view != null) {
+                view.observed(addr, stat, data);
+            }
+        }
+
+        void applyDeleted(String addr, long czxid) {
+            if (view != null) {
+                view.deleted(addr, czxid);
+            }
+        }
+    }
+
+    /** An instance whose nodes this daemon's session holds; confined to its service's executor. */
+    private static final class Owned {
+        final String addr;
+        final LeaderLatch latch;
+        final long created;
+        final long czxid;
+        int version;
+        /** Only the watch of the current generation re-arms itself (see {@link #watchOwned}). */
+        int watchGeneration;
+        Map<String, String> attrs;
+        volatile long deadlineNanos;
+        ScheduledFuture<?> expiry;
+
+        Owned(String addr, LeaderLatch latch, long created, long czxid, int version, Map<String, String> attrs) {
+            this.addr = addr;
+            this.latch = latch;
+            this.created = created;
+            this.czxid = czxid;
+            this.version = version;
+            this.attrs = attrs;
+        }
+    }
+
+    ZooKeeperBackend(CuratorFramework client, String connectDescription, String root, Duration ttl,
+                     Duration connectionTimeout, EmbeddedZooKeeper embedded) {
+        this.client = client;
+        this.zk = new AsyncZk(client);
+        this.connectDescription = connectDescription;
+        this.servicesRoot = root + "/services";
+        this.leadersRoot = root + "/leaders";
+        this.ttl = ttl;
+        this.connectionTimeout = connectionTimeout;
+        this.embedded = embedded;
+        this.pool = Executors.newCachedThreadPool(new ThreadFactoryBuilder()
+                .setNameFormat("discoverd-zk-%d").setDaemon(true).build());
+        this.timer = Executors.newSingleThreadScheduledExecutor(new ThreadFactoryBuilder()
+                .setNameFormat("discoverd-zk-timer").setDaemon(true).build());
+        // Sequential: connection states must be applied in the order Curator reports them.
+        client.getConnectionStateListenable().addListener((c, state) -> onConnectionState(state),
+                MoreExecutors.newSequentialExecutor(pool));
+    }
+
+    /** Starts Curator; returns at once (the connection is made in the background). */
+    void start() {
+        client.start();
+    }
+
+    // ------------------------------------------------------------------ service refs
+
+    private ServiceState acquire(String name) {
+        synchronized (services) {
+            ServiceState s = services.computeIfAbsent(name, ServiceState::new);
+            s.refs++;
+            return s;
+        }
+    }
+
+    private void release(ServiceState s) {
+        synchronized (services) {
+            if (--s.refs == 0) {
+                services.remove(s.name, s);
+            }
+        }
+    }
+
+    private List<ServiceState> allServices() {
+        synchronized (services) {
+            return new ArrayList<>(services.values());
+        }
+    }
+
+    // ------------------------------------------------------------------ connection
+
+    private void onConnectionState(ConnectionState state) {
+        LOG.info("zookeeper {}: {}", connectDescription, state);
+        switch (state) {
+            case CONNECTED, RECONNECTED -> {
+                connected = true;
+                if (state == ConnectionState.RECONNECTED) {
+                    for (ServiceState s : allServices()) {
+                        s.executor.execute(() -> {
+                            // A watch whose read failed while disconnected is missing: re-arm all.
+                            for (Owned o : List.copyOf(s.owned.values())) {
+                                o.watchGeneration++;
+                                watchOwned(s, o);
+                            }
+                            if (s.view != null) {
+                                resync(s, s.view);
+                            }
+                        });
+                    }
+                }
+            }
+            case SUSPENDED, READ_ONLY -> connected = false;
+            case LOST -> {
+                connected = false;
+                // The session is gone, and with it every node it held: forget what we owned. The
+                // next heartbeat of each instance registers it again, as a new instance.
+                for (ServiceState s : allServices()) {
+                    s.executor.execute(() -> {
+                        for (Owned o : List.copyOf(s.owned.values())) {
+                            forget(s, o);
+                        }
+                    });
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    private DiscoveryException unavailable(String why) {
+        return new DiscoveryException.StoreUnavailable("zookeeper " + connectDescription + ": " + why);
+    }
+
+    private <T> CompletableFuture<T> failIfDisconnected() {
+        if (closed) {
+            return CompletableFuture.failedFuture(unavailable("backend closed"));
+        }
+        return connected ? null : CompletableFuture.failedFuture(unavailable("not connected"));
+    }
+
+    private DiscoveryException storeError(Code code, String path) {
+        return unavailable(code + " on " + path);
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private DiscoveryException asDiscovery(Throwable t) {
+        Throwable u = unwrap(t);
+        return u instanceof DiscoveryException d ? d : unavailable(String.valueOf(u));
+    }
+
+    // ------------------------------------------------------------------ register
+
+    @Override
+    public CompletionStage<Registration> register(String name, String addr, Map<String, String> attrs) {
+        try {
+            Validation.checkName(name);
+            Validation.checkAddr(addr);
+        } catch (DiscoveryException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(unavailable("backend closed"));
+        }
+        // Not Map.copyOf: a null value must not throw here; it is stored as JSON null.
+        Map<String, String> copy = attrs == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(attrs));
+        ServiceState s = acquire(name);
+        CompletableFuture<Registration> result = s.serial(addr, () -> doRegister(s, addr, copy, 0));
+        result.whenComplete((r, e) -> release(s));
+        return result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e)));
+    }
+
+    /** Runs on the service's executor. */
+    private CompletableFuture<Registration> doRegister(ServiceState s, String addr, Map<String, String> attrs, int attempt) {
+        if (attempt >= MAX_ATTEMPTS) {
+            return CompletableFuture.failedFuture(unavailable("too many conflicting writes on " + s.path(addr)));
+        }
+        Owned o = s.owned.get(addr);
+        if (o != null && Objects.equals(o.attrs, attrs)) {
+            // A heartbeat at the owner: no store write (works while the store is away, too).
+            o.deadlineNanos = System.nanoTime() + ttl.toNanos();
+            return CompletableFuture.completedFuture(registration(s, addr, attrs, o.created, Outcome.REFRESHED));
+        }
+        CompletableFuture<Registration> down = failIfDisconnected();
+        if (down != null) {
+            return down;
+        }
+        String path = s.path(addr);
+        if (o != null) {
+            byte[] data = new StoredInstance(attrs, o.created).toBytes();
+            return zk.setData(path, data, o.version).thenComposeAsync(ev -> switch (AsyncZk.code(ev)) {
+                case OK -> {
+                    o.version = ev.getStat().getVersion();
+                    o.attrs = attrs;
+                    o.deadlineNanos = System.nanoTime() + ttl.toNanos();
+                    s.applyObserved(addr, ev.getStat(), data);
+                    yield CompletableFuture.completedFuture(registration(s, addr, attrs, o.created, Outcome.UPDATED));
+                }
+                case BADVERSION -> refreshOwned(s, o).thenCompose(v -> doRegister(s, addr, attrs, attempt + 1));
+                case NONODE -> {
+                    // Removed meanwhile (unregistered through another daemon): register it anew.
+                    s.applyDeleted(addr, o.czxid);
+                    forget(s, o);
+                    yield doRegister(s, addr, attrs, attempt + 1);
+                }
+                default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(ev), path));
+            }, s.executor);
+        }
+        return zk.getData(path).thenComposeAsync(ev -> switch (AsyncZk.code(ev)) {
+            case OK -> refreshForeign(s, addr, attrs, ev, attempt);
+            case NONODE -> create(s, addr, attrs, attempt);
+            default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(ev), path));
+        }, s.executor);
+    }
+
+    private Registration registration(ServiceState s, String addr, Map<String, String> attrs, long created, Outcome outcome) {
+        return new Registration(new Instance(s.name, addr, attrs, created), outcome);
+    }
+
+    /**
+     * A Register for an instance held by another session (another daemon): a versioned write that
+     * keeps {@code created}; the owner sees the version move and resets its deadline.
+     */
+    private CompletableFuture<Registration> refreshForeign(ServiceState s, String addr, Map<String, String> attrs,
+                                                           CuratorEvent read, int attempt) {
+        String path = s.path(addr);
+        StoredInstance stored = StoredInstance.parse(read.getData());
+        if (stored == null) {
+            return CompletableFuture.failedFuture(unavailable("unreadable instance node " + path));
+        }
+        if (read.getStat().getEphemeralOwner() == sessionId() && !s.owned.containsKey(addr)) {
+            // Our own session holds it but we lost track (e.g. a create retried after a connection
+            // loss answered NODEEXISTS): own it again so that its TTL is enforced. Its latch
+            // participant, if any, is not adopted (LeaderLatch cannot adopt a node).
+            adopt(s, new Owned(addr, null, stored.created(), read.getStat().getCzxid(), read.getStat().getVersion(),
+                    stored.attrs()));
+            return doRegister(s, addr, attrs, attempt + 1);
+        }
+        Outcome outcome = Objects.equals(stored.attrs(), attrs) ? Outcome.REFRESHED : Outcome.UPDATED;
+        byte[] data = new StoredInstance(attrs, stored.created()).toBytes();
+        return zk.setData(path, data, read.getStat().getVersion()).thenComposeAsync(ev -> switch (AsyncZk.code(ev)) {
+            case OK -> {
+                s.applyObserved(addr, ev.getStat(), data);
+                yield CompletableFuture.completedFuture(registration(s, addr, attrs, stored.created(), outcome));
+            }
+            case BADVERSION, NONODE -> doRegister(s, addr, attrs, attempt + 1);
+            default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(ev), path));
+        }, s.executor);
+    }
+
+    /** A new instance: its latch node first (its czxid is {@code created}), then the instance node. */
+    private CompletableFuture<Registration> create(ServiceState s, String addr, Map<String, String> attrs, int attempt) {
+        String path = s.path(addr);
+        LeaderLatch latch = new LeaderLatch(client, s.leaderPath, addr);
+        try {
+            latch.start();
+        } catch (Exception e) {
+            return CompletableFuture.failedFuture(unavailable("cannot start the leader latch: " + e));
+        }
+        return awaitLatchNode(latch)
+                .thenCompose(zk::exists)
+                .thenComposeAsync(ev -> {
+                    if (AsyncZk.code(ev) != Code.OK) {
+                        return CompletableFuture.failedFuture(storeError(AsyncZk.code(ev), s.leaderPath));
+                    }
+                    long created = ev.getStat().getCzxid();
+                    byte[] data = new StoredInstance(attrs, created).toBytes();
+                    return zk.createEphemeral(path, data).thenComposeAsync(c -> switch (AsyncZk.code(c)) {
+                        case OK -> {
+                            Stat stat = c.getStat();
+                            Owned o = new Owned(addr, latch, created, stat.getCzxid(), stat.getVersion(), attrs);
+                            adopt(s, o);
+                            s.applyObserved(addr, stat, data);
+                            yield CompletableFuture.completedFuture(registration(s, addr, attrs, created, Outcome.CREATED));
+                        }
+                        case NODEEXISTS -> {
+                            // Another daemon created it meanwhile: this Register is a refresh of that one.
+                            closeQuietly(latch);
+                            yield doRegister(s, addr, attrs, attempt + 1);
+                        }
+                        default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(c), path));
+                    }, s.executor);
+                }, s.executor)
+                .whenComplete((r, e) -> {
+                    if (e != null) {
+                        closeQuietly(latch);
+                    }
+                });
+    }
+
+    /**
+     * Waits until the latch has created its node. Curator gives no signal for that (notes/zookeeper.md,
+     * "LeaderLatch"), so poll {@link LeaderLatch#getOurPath()} with a short backoff, bounded by the
+     * connection timeout.
+     */
+    private CompletableFuture<String> awaitLatchNode(LeaderLatch latch) {
+        CompletableFuture<String> f = new CompletableFuture<>();
+        long deadline = System.nanoTime() + connectionTimeout.toNanos();
+        pollLatch(latch, f, deadline, 1);
+        return f;
+    }
+
+    private void pollLatch(LeaderLatch latch, CompletableFuture<String> f, long deadline, long delayMs) {
+        String p = latch.getOurPath();
+        if (p != null) {
+            f.complete(p);
+        } else if (closed || System.nanoTime() > deadline) {
+            f.completeExceptionally(unavailable("leader latch node not created within " + connectionTimeout.toMillis() + " ms"));
+        } else {
+            timer.schedule(() -> pollLatch(latch, f, deadline, Math.min(delayMs * 2, 20)), delayMs, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Takes ownership: a service reference, a deadline, and a data watch for writes by other daemons. */
+    private void adopt(ServiceState s, Owned o) {
+        synchronized (services) {
+            s.refs++;
+        }
+        s.owned.put(o.addr, o);
+        o.deadlineNanos = System.nanoTime() + ttl.toNanos();
+        scheduleExpiry(s, o);
+        watchOwned(s, o);
+    }
+
+    /** Forgets an owned instance (its node is gone or going): closes its latch, stops its deadline. */
+    private void forget(ServiceState s, Owned o) {
+        if (s.owned.remove(o.addr, o)) {
+            if (o.expiry != null) {
+                o.expiry.cancel(false);
+            }
+            closeQuietly(o.latch);
+            release(s);
+        }
+    }
+
+    private long sessionId() {
+        try {
+            return client.getZookeeperClient().getZooKeeper().getSessionId();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    private static void closeQuietly(LeaderLatch latch) {
+        if (latch == null) {
+            return;
+        }
+        try {
+            latch.close();
+        } catch (Exception | Error e) {
+            LOG.debug("closing leader latch", e);
+        }
+    }
+
+    private void watchOwned(ServiceState s, Owned o) {
+        String path = s.path(o.addr);
+        int generation = o.watchGeneration;
+        Watcher w = (WatchedEvent event) -> {
+            if (event.getType() != Watcher.Event.EventType.None && !closed) {
+                s.executor.execute(() -> {
+                    if (s.owned.get(o.addr) == o && o.watchGeneration == generation && !closed) {
+                        watchOwned(s, o);
+                    }
+                });
+            }
+        };
+        zk.getDataWatched(path, w).thenAcceptAsync(ev -> {
+            if (s.owned.get(o.addr) != o) {
+                return;
+            }
+            Code code = AsyncZk.code(ev);
+            if (code == Code.NONODE || (code == Code.OK && ev.getStat().getCzxid() != o.czxid)) {
+                // Unregistered through another daemon: forget it (the participant goes with the latch).
+                s.applyDeleted(o.addr, o.czxid);
+                forget(s, o);
+            } else if (code == Code.OK && ev.getStat().getVersion() != o.version) {
+                // Written by another daemon: its Register is a heartbeat for us.
+                StoredInstance si = StoredInstance.parse(ev.getData());
+                o.version = ev.getStat().getVersion();
+                if (si != null) {
+                    o.attrs = si.attrs();
+                }
+                o.deadlineNanos = System.nanoTime() + ttl.toNanos();
+            }
+        }, s.executor);
+    }
+
+    /** Re-reads an owned node after a version conflict; the conflicting write was a refresh. */
+    private CompletableFuture<Void> refreshOwned(ServiceState s, Owned o) {
+        return zk.getData(s.path(o.addr)).thenAcceptAsync(ev -> {
+            if (AsyncZk.code(ev) == Code.OK && ev.getStat().getCzxid() == o.czxid) {
+                o.version = ev.getStat().getVersion();
+                StoredInstance si = StoredInstance.parse(ev.getData());
+                if (si != null) {
+                    o.attrs = si.attrs();
+                }
+                o.deadlineNanos = System.nanoTime() + ttl.toNanos();
+            } else if (AsyncZk.code(ev) == Code.NONODE || AsyncZk.code(ev) == Code.OK) {
+                s.applyDeleted(o.addr, o.czxid);
+                forget(s, o);
+            }
+        }, s.executor);
+    }
+
+    // ------------------------------------------------------------------ expiry
+
+    private void scheduleExpiry(ServiceState s, Owned o) {
+        if (closed) {
+            return;
+        }
+        long delay = Math.max(0, o.deadlineNanos - System.nanoTime());
+        o.expiry = timer.schedule(() -> s.serial(o.addr, () -> checkExpiry(s, o)), delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void retryExpiry(ServiceState s, Owned o) {
+        if (!closed) {
+            o.expiry = timer.schedule(() -> s.serial(o.addr, () -> checkExpiry(s, o)), 100, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Runs on the service's executor when a deadline may have passed. */
+    private CompletableFuture<Void> checkExpiry(ServiceState s, Owned o) {
+        if (closed || s.owned.get(o.addr) != o) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (System.nanoTime() < o.deadlineNanos) {
+            scheduleExpiry(s, o);
+            return CompletableFuture.completedFuture(null);
+        }
+        if (!connected) {
+            // Nothing expires because the store was away: retry once it is back.
+            retryExpiry(s, o);
+            return CompletableFuture.completedFuture(null);
+        }
+        String path = s.path(o.addr);
+        return zk.delete(path, o.version).thenComposeAsync(ev -> {
+            switch (AsyncZk.code(ev)) {
+                case OK -> {
+                    LOG.debug("expired {}", path);
+                    s.applyDeleted(o.addr, o.czxid);
+                    forget(s, o);
+                }
+                case NONODE -> {
+                    s.applyDeleted(o.addr, o.czxid);
+                    forget(s, o);
+                }
+                case BADVERSION -> {
+                    // A refresh through another daemon raced the expiry and wins.
+                    return refreshOwned(s, o).thenRun(() -> {
+                        if (s.owned.get(o.addr) == o) {
+                            scheduleExpiry(s, o);
+                        }
+                    });
+                }
+                default -> retryExpiry(s, o);
+            }
+            return CompletableFuture.completedFuture(null);
+        }, s.executor).exceptionally(e -> {
+            retryExpiry(s, o);
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ unregister
+
+    @Override
+    public CompletionStage<Void> unregister(String name, String addr) {
+        try {
+            Validation.checkName(name);
+            Validation.checkAddr(addr);
+        } catch (DiscoveryException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(unavailable("backend closed"));
+        }
+        ServiceState s = acquire(name);
+        CompletableFuture<Void> result = s.serial(addr, () -> doUnregister(s, addr, 0));
+        result.whenComplete((r, e) -> release(s));
+        return result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e)));
+    }
+
+    private CompletableFuture<Void> doUnregister(ServiceState s, String addr, int attempt) {
+        CompletableFuture<Void> down = failIfDisconnected();
+        if (down != null) {
+            return down;
+        }
+        if (attempt >= MAX_ATTEMPTS) {
+            return CompletableFuture.failedFuture(unavailable("too many conflicting writes on " + s.path(addr)));
+        }
+        String path = s.path(addr);
+        return zk.getData(path).thenComposeAsync(ev -> {
+            Code code = AsyncZk.code(ev);
+            Owned o = s.owned.get(addr);
+            if (code == Code.NONODE || (code == Code.OK && ev.getStat() == null)) {
+                if (o != null) {
+                    s.applyDeleted(addr, o.czxid);
+                    forget(s, o);
+                }
+                return CompletableFuture.<Void>failedFuture(new DiscoveryException.InstanceNotFound(path));
+            }
+            if (code != Code.OK) {
+                return CompletableFuture.<Void>failedFuture(storeError(code, path));
+            }
+            Stat stat = ev.getStat();
+            StoredInstance stored = StoredInstance.parse(ev.getData());
+            return zk.delete(path, stat.getVersion()).thenComposeAsync(d -> switch (AsyncZk.code(d)) {
+                case OK -> {
+                    s.applyDeleted(addr, stat.getCzxid());
+                    Owned mine = s.owned.get(addr);
+                    if (mine != null && mine.czxid == stat.getCzxid()) {
+                        forget(s, mine);
+                        yield CompletableFuture.<Void>completedFuture(null);
+                    }
+                    yield stored == null ? CompletableFuture.<Void>completedFuture(null)
+                            : deleteForeignParticipant(s, stored.created());
+                }
+                case NONODE, BADVERSION -> doUnregister(s, addr, attempt + 1);
+                default -> CompletableFuture.<Void>failedFuture(storeError(AsyncZk.code(d), path));
+            }, s.executor);
+        }, s.executor);
+    }
+
+    /**
+     * Deletes the latch participant of an instance held by another daemon: the one whose czxid is the
+     * instance's {@code created}. Best effort: the owner also closes its latch when it sees the
+     * instance node go.
+     */
+    private CompletableFuture<Void> deleteForeignParticipant(ServiceState s, long created) {
+        return zk.getChildren(s.leaderPath).thenCompose(ev -> {
+            if (AsyncZk.code(ev) != Code.OK) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            List<CompletableFuture<?>> deletes = new ArrayList<>();
+            for (String child : ev.getChildren()) {
+                String p = s.leaderPath + "/" + child;
+                deletes.add(zk.exists(p).thenCompose(x -> AsyncZk.code(x) == Code.OK && x.getStat() != null
+                        && x.getStat().getCzxid() == created
+                        ? zk.delete(p, -1) : CompletableFuture.completedFuture(null)));
+            }
+            return CompletableFuture.allOf(deletes.toArray(CompletableFuture[]::new));
+        }).handle((x, e) -> {
+            if (e != null) {
+                LOG.debug("deleting the latch participant {} of {}", created, s.name, e);
+            }
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ subscribe
+
+    @Override
+    public Subscription subscribe(String name, SubscriptionListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        if (!Validation.isValidSegment(name)) {
+            ZkSubscription sub = new ZkSubscription(String.valueOf(name), listener, x -> { });
+            pool.execute(sub::current);
+            return sub;
+        }
+        if (closed) {
+            ZkSubscription sub = new ZkSubscription(name, listener, x -> { });
+            CompletableFuture.runAsync(() -> sub.fail(unavailable("backend closed")));
+            return sub;
+        }
+        ServiceState s = acquire(name);
+        ZkSubscription sub = new ZkSubscription(name, listener,
+                x -> s.executor.execute(() -> detach(s, x)));
+        s.executor.execute(() -> {
+            if (sub.isClosed()) {
+                return; // detach releases
+            }
+            if (s.view == null) {
+                s.view = new ServiceView(name, s.servicePath, client, s.executor);
+            }
+            ServiceView v = s.view;
+            v.addPending(sub);
+            attachAfterBarrier(s, v, sub);
+        });
+        return sub;
+    }
+
+    private void attachAfterBarrier(ServiceState s, ServiceView v, ZkSubscription sub) {
+        barrier(s, v).whenCompleteAsync((x, e) -> {
+            if (sub.isClosed() || v.isClosed() || closed) {
+                return;
+            }
+            if (e != null) {
+                LOG.debug("snapshot of {} not readable yet ({}); retrying", s.name, unwrap(e).toString());
+                timer.schedule(() -> s.executor.execute(() -> attachAfterBarrier(s, v, sub)), RETRY_MS, TimeUnit.MILLISECONDS);
+                return;
+            }
+            v.attach(sub);
+        }, s.executor);
+    }
+
+    private void detach(ServiceState s, ZkSubscription sub) {
+        ServiceView v = s.view;
+        if (v != null && v.detach(sub)) {
+            v.close();
+            s.view = null;
+        }
+        release(s);
+    }
+
+    private void resync(ServiceState s, ServiceView v) {
+        barrier(s, v).whenCompleteAsync((x, e) -> {
+            if (e != null && !v.isClosed() && !closed) {
+                timer.schedule(() -> s.executor.execute(() -> {
+                    if (s.view == v) {
+                        resync(s, v);
+                    }
+                }), RETRY_MS, TimeUnit.MILLISECONDS);
+            }
+        }, s.executor);
+    }
+
+    /** A child read by a barrier: its stat and data, or {@code stat == null} when it vanished. */
+    private record Read(String addr, Stat stat, byte[] data) {
+    }
+
+    /**
+     * Read-your-writes barrier: {@code sync}, then a direct read of the service (children, then each
+     * child's data), reconciled into the view on its executor; instances the view holds but the read
+     * lacks are checked and removed if gone. Completes (on the executor) once the view reflects every
+     * write acknowledged before the barrier started.
+     */
+    private CompletableFuture<Void> barrier(ServiceState s, ServiceView v) {
+        return readService(s).thenComposeAsync(reads -> {
+            if (v.isClosed()) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            Map<String, Read> byAddr = new HashMap<>();
+            for (Read r : reads) {
+                byAddr.put(r.addr(), r);
+                if (r.stat() != null) {
+                    v.observed(r.addr(), r.stat(), r.data());
+                }
+            }
+            List<CompletableFuture<Void>> checks = new ArrayList<>();
+            for (Map.Entry<String, ServiceView.Entry> e : v.entries().entrySet()) {
+                Read r = byAddr.get(e.getKey());
+                if (r == null || r.stat() == null) {
+                    String addr = e.getKey();
+                    long czxid = e.getValue().czxid();
+                    // Absent from the read: gone, or created after the read. Ask the store.
+                    checks.add(zk.exists(s.path(addr)).thenAcceptAsync(ev -> {
+                        Code code = AsyncZk.code(ev);
+                        if (code == Code.NONODE || (code == Code.OK && (ev.getStat() == null || ev.getStat().getCzxid() != czxid))) {
+                            v.deleted(addr, czxid);
+                        } else if (code != Code.OK) {
+                            throw new CompletionException(storeError(code, s.path(addr)));
+                        }
+                    }, s.executor));
+                }
+            }
+            return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new));
+        }, s.executor);
+    }
+
+    /** sync + getChildren + getData of each child; a missing service is empty. */
+    private CompletableFuture<List<Read>> readService(ServiceState s) {
+        return zk.sync(s.servicePath)
+                .thenCompose(sync -> {
+                    Code c = AsyncZk.code(sync);
+                    if (c != Code.OK && c != Code.NONODE) {
+                        throw new CompletionException(storeError(c, s.servicePath));
+                    }
+                    return zk.getChildren(s.servicePath);
+                })
+                .thenCompose(ev -> {
+                    Code c = AsyncZk.code(ev);
+                    if (c == Code.NONODE) {
+                        return CompletableFuture.completedFuture(List.<Read>of());
+                    }
+                    if (c != Code.OK) {
+                        throw new CompletionException(storeError(c, s.servicePath));
+                    }
+                    List<CompletableFuture<Read>> reads = new ArrayList<>();
+                    for (String child : ev.getChildren()) {
+                        reads.add(zk.getData(s.path(child)).thenApply(d -> switch (AsyncZk.code(d)) {
+                            case OK -> new Read(child, d.getStat(), d.getData());
+                            case NONODE -> new Read(child, null, null);
+                            default -> throw new CompletionException(storeError(AsyncZk.code(d), s.path(child)));
+                        }));
+                    }
+                    return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
+                            .thenApply(x -> reads.stream().map(CompletableFuture::join).toList());
+                });
+    }
+
+    // ------------------------------------------------------------------ leader
+
+    @Override
+    public CompletionStage<Optional<Instance>> leader(String name) {
+        if (!Validation.isValidSegment(name)) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(unavailable("backend closed"));
+        }
+        ServiceState s = acquire(name);
+        CompletableFuture<Optional<Instance>> result = readService(s).thenApply(reads -> {
+            Instance best = null;
+            for (Read r : reads) {
+                StoredInstance si = r.stat() == null ? null : StoredInstance.parse(r.data());
+                if (si != null && (best == null || Long.compareUnsigned(si.created(), best.created()) < 0)) {
+                    best = new Instance(name, r.addr(), si.attrs(), si.created());
+                }
+            }
+            return Optional.ofNullable(best);
+        });
+        result.whenComplete((r, e) -> release(s));
+        return result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e)));
+    }
+
+    // ------------------------------------------------------------------ misc
+
+    @Override
+    public boolean isConnected() {
+        return connected && !closed;
+    }
+
+    @Override
+    public String describe() {
+        return "zookeeper " + connectDescription;
+    }
+
+    /** The Curator client (tests inject faults through it). */
+    CuratorFramework client() {
+        return client;
+    }
+
+    /** Whether this daemon's latch for an owned instance holds leadership now (tests). */
+    Optional<Boolean> latchLeadership(String name, String addr) {
+        ServiceState s;
+        synchronized (services) {
+            s = services.get(name);
+        }
+        if (s == null) {
+            return Optional.empty();
+        }
+        return CompletableFuture.supplyAsync(() -> Optional.ofNullable(s.owned.get(addr)).map(o -> o.latch != null && o.latch.hasLeadership()),
+                s.executor).join();
+    }
+
+    /**
+     * Stops the backend and ends the session: the instances it holds go offline at once. A future
+     * "stop without closing the session" (daemon restart with session resumption) and "drain" split
+     * here: both stop timers and caches; only drain closes the session.
+     */
+    @Override
+    public CompletionStage<Void> close() {
+        if (closed) {
+            return CompletableFuture.completedFuture(null);
+        }
+        closed = true;
+        connected = false;
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                stopTimersAndCaches();
+                client.close();
+                if (embedded != null) {
+                    embedded.close();
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("closing the zookeeper backend", e);
+            } finally {
+                pool.shutdown();
+                done.complete(null);
+            }
+        }, "discoverd-zk-close");
+        t.setDaemon(true);
+        t.start();
+        return done;
+    }
+
+    private void stopTimersAndCaches() {
+        timer.shutdownNow();
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        for (ServiceState s : allServices()) {
+            closing.add(CompletableFuture.runAsync(() -> {
+                // Closing the latches first removes their watches, which would otherwise fire on
+                // a closed client and log errors; the session's end removes the nodes anyway.
+                for (Owned o : s.owned.values()) {
+                    if (o.expiry != null) {
+                        o.expiry.cancel(false);
+                    }
+                    closeQuietly(o.latch);
+                }
+                if (s.view != null) {
+                    s.view.close();
+                    s.view = null;
+                }
+            }, s.executor));
+        }
+        try {
+            CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.debug("closing views", e);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package io.discoverd.backend.zookeeper;
+
+import io.discoverd.backend.DiscoveryBackend;
+import io.discoverd.backend.contract.BackendContractTest;
+import io.vertx.core.Vertx;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.curator.test.TestingServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * The backend contract suite on a real ZooKeeper server (curator-test {@link TestingServer} on an
+ * ephemeral loopback port); the peer backend is a second daemon on the same server.
+ */
+class ZooKeeperBackendContractTest extends BackendContractTest {
+
+    private static TestingServer server;
+    private static Vertx vertx;
+    private static Path dataDir;
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        server = new TestingServer(-1, true);
+        vertx = Vertx.vertx();
+        dataDir = Files.createTempDirectory("discoverd-zk-contract");
+    }
+
+    @AfterAll
+    static void stopServer() throws Exception {
+        server.close();
+        vertx.close().toCompletionStage().toCompletableFuture().join();
+    }
+
+    @Override
+    protected DiscoveryBackend newBackend(Duration registrationTtl) {
+        return ZooKeeperTestSupport.connected(vertx, server.getConnectString(), registrationTtl, dataDir);
+    }
+
+    @Override
+    protected DiscoveryBackend newPeerBackend(Duration registrationTtl) {
+        return ZooKeeperTestSupport.connected(vertx, server.getConnectString(), registrationTtl, dataDir);
+    }
+}

@@ -1,0 +1,327 @@
+package io.discoverd.backend.zookeeper;
+
+import static io.discoverd.backend.zookeeper.ZooKeeperTestSupport.connected;
+import static io.discoverd.backend.zookeeper.ZooKeeperTestSupport.waitFor;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.discoverd.backend.DiscoveryBackend;
+import io.discoverd.backend.DiscoveryException;
+import io.discoverd.backend.Registration;
+import io.discoverd.backend.Registration.Outcome;
+import io.discoverd.backend.contract.RecordingListener;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryOneTime;
+import org.apache.curator.test.TestingServer;
+import org.apache.zookeeper.data.Stat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** ZooKeeper-specific behaviour beyond the contract suite: store layout, latches, outages, subscriptions across a restart. */
+class ZooKeeperBackendTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    private static Vertx vertx;
+
+    @TempDir
+    Path dataDir;
+
+    private final List<DiscoveryBackend> backends = new ArrayList<>();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @BeforeAll
+    static void startVertx() {
+        vertx = Vertx.vertx();
+    }
+
+    @AfterAll
+    static void stopVertx() {
+        vertx.close().toCompletionStage().toCompletableFuture().join();
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (DiscoveryBackend b : backends) {
+            b.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+        for (AutoCloseable c : closeables) {
+            c.close();
+        }
+    }
+
+    private TestingServer server() throws Exception {
+        TestingServer s = new TestingServer(-1, true);
+        closeables.add(s);
+        return s;
+    }
+
+    private DiscoveryBackend backend(TestingServer s, Duration ttl) {
+        DiscoveryBackend b = connected(vertx, s.getConnectString(), ttl, dataDir);
+        backends.add(b);
+        return b;
+    }
+
+    private CuratorFramework rawClient(String connect) {
+        CuratorFramework c = CuratorFrameworkFactory.newClient(connect, new RetryOneTime(100));
+        c.start();
+        closeables.add(c);
+        return c;
+    }
+
+    private static <T> T await(java.util.concurrent.CompletionStage<T> st) throws Exception {
+        return st.toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static Throwable failure(java.util.concurrent.CompletionStage<?> st, Duration within) throws Exception {
+        try {
+            st.toCompletableFuture().get(within.toMillis(), TimeUnit.MILLISECONDS);
+            return fail("expected a failure");
+        } catch (ExecutionException e) {
+            return e.getCause();
+        }
+    }
+
+    @Test
+    void storeLayout_instanceNodeIsEphemeralJsonWithCreatedEqualToItsLatchNodeCzxid() throws Exception {
+        TestingServer s = server();
+        DiscoveryBackend b = backend(s, Duration.ofSeconds(30));
+        long c1 = await(b.register("web", "10.0.0.1:80", Map.of("a", "b"))).instance().created();
+        long c2 = await(b.register("web", "10.0.0.2:80", null)).instance().created();
+        CuratorFramework raw = rawClient(s.getConnectString());
+        ObjectMapper json = new ObjectMapper();
+
+        Stat stat = new Stat();
+        byte[] data = raw.getData().storingStatIn(stat).forPath("/discoverd/services/web/10.0.0.1:80");
+        assertEquals("{\"attrs\":{\"a\":\"b\"},\"created\":" + c1 + "}", new String(data, StandardCharsets.UTF_8));
+        assertNotEquals(0, stat.getEphemeralOwner(), "instance nodes are ephemeral");
+        JsonNode nil = json.readTree(raw.getData().forPath("/discoverd/services/web/10.0.0.2:80"));
+        assertTrue(nil.has("attrs") && nil.get("attrs").isNull(), nil.toString());
+        assertEquals(c2, nil.get("created").asLong());
+
+        Map<String, Long> latchCzxidById = new java.util.HashMap<>();
+        for (String child : raw.getChildren().forPath("/discoverd/leaders/web")) {
+            Stat ls = new Stat();
+            String id = new String(raw.getData().storingStatIn(ls).forPath("/discoverd/leaders/web/" + child), StandardCharsets.UTF_8);
+            assertTrue(child.contains("-latch-"), child);
+            assertNotEquals(0, ls.getEphemeralOwner());
+            latchCzxidById.put(id, ls.getCzxid());
+        }
+        assertEquals(Map.of("10.0.0.1:80", c1, "10.0.0.2:80", c2), latchCzxidById);
+
+        await(b.unregister("web", "10.0.0.1:80"));
+        waitFor(TIMEOUT, "latch participant removed", () -> {
+            try {
+                return raw.getChildren().forPath("/discoverd/leaders/web").size() == 1;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+    }
+
+    @Test
+    void unregisterThroughNonOwner_deletesNodeAndParticipant_ownerForgetsIt() throws Exception {
+        TestingServer s = server();
+        ZooKeeperBackend owner = (ZooKeeperBackend) backend(s, Duration.ofSeconds(30));
+        DiscoveryBackend other = backend(s, Duration.ofSeconds(30));
+        await(owner.register("nu", "u:1", null));
+        long c2 = await(owner.register("nu", "u:2", null)).instance().created();
+        await(other.unregister("nu", "u:1"));
+        CuratorFramework raw = rawClient(s.getConnectString());
+        assertEquals(null, raw.checkExists().forPath("/discoverd/services/nu/u:1"));
+        waitFor(TIMEOUT, "only u:2's participant left", () -> {
+            try {
+                List<String> children = raw.getChildren().forPath("/discoverd/leaders/nu");
+                return children.size() == 1
+                        && raw.checkExists().forPath("/discoverd/leaders/nu/" + children.get(0)).getCzxid() == c2;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        waitFor(TIMEOUT, "the owner forgot u:1", () -> owner.latchLeadership("nu", "u:1").isEmpty());
+        waitFor(TIMEOUT, "u:2 leads its latch", () -> owner.latchLeadership("nu", "u:2").orElse(false));
+        // Forgotten, so a heartbeat at the former owner registers it anew instead of refreshing a ghost.
+        assertEquals(Outcome.CREATED, await(owner.register("nu", "u:1", null)).outcome());
+    }
+
+    @Test
+    void latchLeader_isTheInstanceWithTheSmallestCreated() throws Exception {
+        TestingServer s = server();
+        ZooKeeperBackend b = (ZooKeeperBackend) backend(s, Duration.ofSeconds(30));
+        List<Registration> regs = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            regs.add(await(b.register("svc", "h:" + i, null)));
+        }
+        for (int round = 0; round < 3; round++) {
+            String expected = regs.get(round).instance().addr();
+            assertEquals(expected, await(b.leader("svc")).orElseThrow().addr());
+            waitFor(TIMEOUT, "latch leadership of " + expected,
+                    () -> b.latchLeadership("svc", expected).orElse(false));
+            for (Registration r : regs.subList(round + 1, regs.size())) {
+                assertEquals(Optional.of(false), b.latchLeadership("svc", r.instance().addr()), r.toString());
+            }
+            await(b.unregister("svc", expected));
+        }
+    }
+
+    @Test
+    void storeDownAtStart_writesFailFastWithStoreUnavailable_thenRecoverWhenItStarts() throws Exception {
+        int port = ZooKeeperTestSupport.freePort();
+        TestingServer s = new TestingServer(port, false);
+        closeables.add(s);
+        String connect = "127.0.0.1:" + port;
+        DiscoveryBackend b = ZooKeeperTestSupport.create(vertx,
+                new JsonObject().put("connect", connect).put("connectionTimeout", "2s"), Duration.ofSeconds(30), dataDir);
+        backends.add(b);
+        assertFalse(b.isConnected());
+        long t0 = System.nanoTime();
+        Throwable t = failure(b.register("web", "1.2.3.4:5", null), Duration.ofMillis(500));
+        assertInstanceOf(DiscoveryException.StoreUnavailable.class, t);
+        assertTrue(t.getMessage().startsWith("discoverd: store unavailable: ") && t.getMessage().contains(connect), t.getMessage());
+        assertInstanceOf(DiscoveryException.StoreUnavailable.class, failure(b.unregister("web", "1.2.3.4:5"), Duration.ofMillis(500)));
+        assertTrue(System.nanoTime() - t0 < Duration.ofMillis(500).toNanos(), "fails fast");
+        RecordingListener l = new RecordingListener();
+        b.subscribe("web", l);
+
+        s.start();
+        waitFor(Duration.ofSeconds(15), "connected", b::isConnected);
+        assertEquals(Outcome.CREATED, await(b.register("web", "1.2.3.4:5", null)).outcome());
+        l.awaitCurrent(Duration.ofSeconds(15));
+        l.awaitUntil(TIMEOUT, "the instance", evs -> evs.stream().anyMatch(e -> "1.2.3.4:5".equals(e.addr())));
+    }
+
+    @Test
+    void storeOutage_heartbeatsAtTheOwnerSucceed_newWritesFailFast_subscriptionsResume() throws Exception {
+        TestingServer s = server();
+        DiscoveryBackend b = backend(s, Duration.ofSeconds(30));
+        DiscoveryBackend peer = backend(s, Duration.ofSeconds(30));
+        Registration r = await(b.register("out", "o:1", Map.of("k", "v")));
+        Registration r2 = await(b.register("out", "o:2b", null));
+        RecordingListener l = new RecordingListener();
+        b.subscribe("out", l);
+        l.awaitCurrent(TIMEOUT);
+
+        s.stop();
+        waitFor(TIMEOUT, "disconnected", () -> !b.isConnected());
+        Registration hb = await(b.register("out", "o:1", Map.of("k", "v")));
+        assertEquals(Outcome.REFRESHED, hb.outcome());
+        assertEquals(r.instance().created(), hb.instance().created());
+        assertInstanceOf(DiscoveryException.StoreUnavailable.class, failure(b.register("out", "o:2", null), Duration.ofMillis(500)));
+        assertInstanceOf(DiscoveryException.StoreUnavailable.class,
+                failure(b.register("out", "o:1", Map.of("k", "changed")), Duration.ofMillis(500)));
+
+        s.restart();
+        waitFor(Duration.ofSeconds(15), "reconnected", b::isConnected);
+        waitFor(Duration.ofSeconds(15), "peer reconnected", peer::isConnected);
+        long c3 = await(peer.register("out", "o:3", null)).instance().created();
+        l.awaitOnline(Duration.ofSeconds(15), "o:3");
+        assertEquals(r.instance().created(), await(b.leader("out")).orElseThrow().created(), "the instance survived the outage");
+        assertTrue(l.live().stream().noneMatch(e -> "o:1".equals(e.addr())), "no spurious event for o:1: " + l.live());
+        CuratorFramework raw = rawClient(s.getConnectString());
+        java.util.Set<Long> czxids = new java.util.HashSet<>();
+        for (String child : raw.getChildren().forPath("/discoverd/leaders/out")) {
+            czxids.add(raw.checkExists().forPath("/discoverd/leaders/out/" + child).getCzxid());
+        }
+        assertEquals(java.util.Set.of(r.instance().created(), r2.instance().created(), c3), czxids,
+                "latch participants kept across the reconnect: their czxids are still the instances' created");
+    }
+
+    @Test
+    void subscription_resynchronisesAfterSessionLoss_emittingOnlyDifferences() throws Exception {
+        TestingServer s = server();
+        DiscoveryBackend watcher = backend(s, Duration.ofSeconds(30));
+        DiscoveryBackend owner = connected(vertx, s.getConnectString(), Duration.ofSeconds(30), dataDir);
+        await(owner.register("rs", "gone:1", null));
+        await(watcher.register("rs", "stays:1", null));
+        RecordingListener l = new RecordingListener();
+        watcher.subscribe("rs", l);
+        assertEquals(2, l.awaitCurrent(TIMEOUT).size());
+        // The owner's session ends: its instance vanishes from the store; the watcher converges.
+        await(owner.close());
+        l.awaitOffline(TIMEOUT, "gone:1");
+        assertTrue(l.live().stream().noneMatch(e -> "stays:1".equals(e.addr())), l.live().toString());
+    }
+
+    @Test
+    void sessionExpiry_ownInstancesGoOfflineAndComeBackAsNew_subscriptionResynchronises() throws Exception {
+        TestingServer s = server();
+        ZooKeeperBackend b = (ZooKeeperBackend) backend(s, Duration.ofSeconds(30));
+        DiscoveryBackend peer = backend(s, Duration.ofSeconds(30));
+        Registration mine = await(b.register("exp", "mine:1", Map.of("a", "1")));
+        Registration theirs = await(peer.register("exp", "theirs:1", null));
+        RecordingListener l = new RecordingListener();
+        b.subscribe("exp", l);
+        assertEquals(2, l.awaitCurrent(TIMEOUT).size());
+
+        expireSession(b, s.getConnectString());
+        // The store deleted the session's nodes; the subscription resynchronises instead of going silent.
+        l.awaitOffline(Duration.ofSeconds(15), "mine:1");
+        waitFor(Duration.ofSeconds(15), "reconnected", b::isConnected);
+        Registration back = await(b.register("exp", "mine:1", Map.of("a", "1")));
+        assertEquals(Outcome.CREATED, back.outcome(), "the store lost it: it comes back as a new instance");
+        assertTrue(back.instance().created() > theirs.instance().created());
+        l.awaitLive(TIMEOUT, "mine:1 back", e -> "mine:1".equals(e.addr()) && e.created() == back.instance().created());
+        assertTrue(l.live().stream().noneMatch(e -> "theirs:1".equals(e.addr())), "no event for the untouched instance: " + l.live());
+        assertEquals(theirs.instance(), await(b.leader("exp")).orElseThrow());
+        assertNotEquals(mine.instance().created(), back.instance().created());
+    }
+
+    /**
+     * Ends the backend's session on the server, as a session timeout would: a second handle on the
+     * same session closes it (client-side injection alone would leave the nodes until the timeout).
+     */
+    private static void expireSession(ZooKeeperBackend b, String connect) throws Exception {
+        org.apache.zookeeper.ZooKeeper zk = b.client().getZookeeperClient().getZooKeeper();
+        java.util.concurrent.CountDownLatch up = new java.util.concurrent.CountDownLatch(1);
+        org.apache.zookeeper.ZooKeeper other = new org.apache.zookeeper.ZooKeeper(connect, 10_000, e -> {
+            if (e.getState() == org.apache.zookeeper.Watcher.Event.KeeperState.SyncConnected) {
+                up.countDown();
+            }
+        }, zk.getSessionId(), zk.getSessionPasswd());
+        assertTrue(up.await(10, TimeUnit.SECONDS), "second handle connected");
+        other.close();
+    }
+
+    @Test
+    void chrootInConnectString_isUsedAsNamespace() throws Exception {
+        TestingServer s = server();
+        DiscoveryBackend b = connected(vertx, s.getConnectString() + "/tenant-a", Duration.ofSeconds(30), dataDir);
+        backends.add(b);
+        await(b.register("web", "c:1", null));
+        CuratorFramework raw = rawClient(s.getConnectString());
+        assertTrue(raw.checkExists().forPath("/tenant-a/discoverd/services/web/c:1") != null);
+        assertTrue(b.describe().contains("/tenant-a"), b.describe());
+    }
+
+    @Test
+    void digestAuth_isAcceptedAndWorks() throws Exception {
+        TestingServer s = server();
+        DiscoveryBackend b = ZooKeeperTestSupport.create(vertx, new JsonObject().put("connect", s.getConnectString())
+                .put("root", "/authed").put("auth", new JsonObject().put("scheme", "digest").put("user", "u").put("password", "p")),
+                Duration.ofSeconds(30), dataDir);
+        backends.add(b);
+        waitFor(TIMEOUT, "connected", b::isConnected);
+        assertEquals(Outcome.CREATED, await(b.register("web", "a:1", null)).outcome());
+        assertTrue(rawClient(s.getConnectString()).checkExists().forPath("/authed/services/web/a:1") != null);
+    }
+}
