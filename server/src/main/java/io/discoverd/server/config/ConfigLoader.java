@@ -123,10 +123,6 @@ public final class ConfigLoader {
         }
 
         String backend = root.hasNonNull("backend") ? string(root, "backend").trim() : DaemonConfig.DEFAULT_BACKEND;
-        if (!backendNames.contains(backend)) {
-            throw new IllegalArgumentException("backend: no backend named '" + backend + "' is installed (installed: "
-                    + String.join(", ", new TreeSet<>(backendNames)) + ")");
-        }
 
         Duration ttl = root.hasNonNull("registrationTtl")
                 ? Durations.parse("registrationTtl", scalar(root, "registrationTtl"))
@@ -146,6 +142,13 @@ public final class ConfigLoader {
         int maxMessageBytes = positiveInt(root, "maxMessageBytes", DaemonConfig.DEFAULT_MAX_MESSAGE_BYTES);
         int maxAttrsBytes = positiveInt(root, "maxAttrsBytes", DaemonConfig.DEFAULT_MAX_ATTRS_BYTES);
         int queueBytes = positiveInt(root, "subscriberQueueBytes", DaemonConfig.DEFAULT_SUBSCRIBER_QUEUE_BYTES);
+
+        // Checked after the general fields, so a bad field is reported as itself even where the
+        // configured backend is not installed.
+        if (!backendNames.contains(backend)) {
+            throw new IllegalArgumentException("backend: no backend named '" + backend + "' is installed (installed: "
+                    + String.join(", ", new TreeSet<>(backendNames)) + ")");
+        }
 
         JsonObject section = new JsonObject();
         JsonNode node = root.get(backend);

@@ -43,6 +43,19 @@ public final class Session {
     /** The final frame's text of a stream ended by CloseStream (PROTOCOL.md §2.3). */
     public static final String EOS = "EOS";
 
+    /**
+     * Most streams one connection may hold open. Each costs store-side state (a watch per service),
+     * so an unbounded number would let one client exhaust the daemon and the store; a Subscribe over
+     * the limit gets the sentinel and an error frame (PROTOCOL.md §5.5.4).
+     */
+    public static final int MAX_STREAMS = 4096;
+
+    /**
+     * Most non-stream calls one connection may have running at once; beyond it the session stops
+     * reading from the socket until replies drain to half of it (TCP then pushes back on the client).
+     */
+    public static final int MAX_IN_FLIGHT = 1024;
+
     private final NetSocket socket;
     private final ServerCodec codec;
     private final Agent agent;
@@ -51,6 +64,9 @@ public final class Session {
     private final Runnable onClosed;
     /** Active streams by stream key (gob Seq, JSON id text); several may share a key (PROTOCOL.md §4.5). */
     private final Map<String, List<Stream>> streams = new HashMap<>();
+    private int streamCount;
+    private int inFlight;
+    private boolean paused;
     private boolean closed;
 
     private Session(NetSocket socket, ServerCodec codec, Agent agent, Context context, Runnable onClosed) {
@@ -158,16 +174,38 @@ public final class Session {
     }
 
     private <T> void reply(RpcRequest request, CompletionStage<T> stage, Function<T, byte[]> encode) {
+        if (++inFlight >= MAX_IN_FLIGHT && !paused) {
+            paused = true;
+            socket.pause();
+        }
         stage.whenComplete((value, failure) -> context.runOnContext(v -> {
+            if (--inFlight <= MAX_IN_FLIGHT / 2 && paused && !closed) {
+                paused = false;
+                socket.resume();
+            }
             if (closed) {
                 return; // PROTOCOL.md §1.5: replies of calls still running are dropped
             }
-            write(failure == null ? encode.apply(value) : codec.encodeError(request, errorText(failure)));
+            byte[] frame;
+            try {
+                frame = failure == null ? encode.apply(value) : codec.encodeError(request, errorText(failure));
+            } catch (RuntimeException e) {
+                // Every call gets an answer: a reply that cannot be encoded becomes an error reply.
+                frame = codec.encodeError(request, internalError(e));
+            }
+            write(frame);
         }));
     }
 
     private void subscribe(RpcRequest request) {
         Stream stream = new Stream(request);
+        if (streamCount >= MAX_STREAMS) {
+            stream.sentinelSent = true;
+            write(codec.encodeUpdate(request, ServiceUpdate.SENTINEL));
+            write(codec.encodeError(request, "discoverd: too many streams on this connection (limit " + MAX_STREAMS + ")"));
+            return;
+        }
+        streamCount++;
         streams.computeIfAbsent(request.streamKey(), k -> new ArrayList<>(1)).add(stream);
         try {
             stream.subscription = agent.subscribe(request.args(), stream);
@@ -184,6 +222,7 @@ public final class Session {
         }
         for (Stream s : ending) {
             s.ended = true;
+            streamCount--;
             s.release();
             write(codec.encodeError(s.call, EOS));
         }
@@ -199,7 +238,14 @@ public final class Session {
             }
             stream.sentinelSent = true;
         }
-        write(codec.encodeUpdate(stream.call, update));
+        byte[] frame;
+        try {
+            frame = codec.encodeUpdate(stream.call, update);
+        } catch (RuntimeException e) {
+            fail(stream, internalError(e));
+            return;
+        }
+        write(frame);
     }
 
     /** PROTOCOL.md §5.5.4: the sentinel if not yet sent, then a final frame with the failure text. */
@@ -212,6 +258,7 @@ public final class Session {
             write(codec.encodeUpdate(stream.call, ServiceUpdate.SENTINEL));
         }
         stream.ended = true;
+        streamCount--;
         stream.release();
         List<Stream> same = streams.get(stream.call.streamKey());
         if (same != null) {

@@ -352,4 +352,40 @@ class SessionTest {
         assertTrue(readable < queued / 2, "read " + readable + " of " + queued + " bytes queued");
         slow.close();
     }
+
+    /** A connection cannot hold streams without bound: one over the limit gets the sentinel, then an error frame. */
+    @Test
+    void subscribe_overTheStreamLimit_getsSentinelThenErrorFrame_andTheConnectionStaysUsable() throws Exception {
+        start();
+        try (RpcClient c = RpcClient.connect(daemon.port(), false)) {
+            for (int i = 0; i < Session.MAX_STREAMS; i++) {
+                c.send("Agent.Subscribe", i, args("svc" + (i % 16), ""));
+            }
+            int sentinels = 0;
+            while (sentinels < Session.MAX_STREAMS) {
+                Reply r = c.next();
+                assertTrue(r.error() == null || r.error().isEmpty(), "unexpected error " + r.error());
+                if (r.isSentinel()) {
+                    sentinels++;
+                }
+            }
+            long over = Session.MAX_STREAMS;
+            c.send("Agent.Subscribe", over, args("svc0", ""));
+            Reply sentinel = c.next();
+            assertEquals(over, sentinel.key());
+            assertTrue(sentinel.isSentinel());
+            Reply error = c.next();
+            assertEquals(over, error.key());
+            assertTrue(error.error().startsWith("discoverd: too many streams"), error.error());
+
+            // Closing one stream makes room again; the connection keeps working throughout.
+            c.closeStream(0);
+            assertEquals("EOS", c.next().error());
+            c.send("Agent.Subscribe", over + 1, args("svc0", ""));
+            Reply again = c.next();
+            assertEquals(over + 1, again.key());
+            assertTrue(again.isSentinel());
+            assertEquals("127.0.0.1:1", c.call("Agent.Register", over + 2, args("other", ":1")).string());
+        }
+    }
 }
