@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
@@ -31,6 +32,14 @@ import org.slf4j.LoggerFactory;
  * observation older than what the view holds is ignored, and the highest deleted czxid of each
  * address is remembered (a tombstone), so a late creation event of a deleted node is ignored.
  *
+ * <p>Tombstones do not outlive their use (else the view grows by one per address ever deleted).
+ * Stale information about a deleted incarnation can come only from (a) a cache event whose read was
+ * answered before the deletion became known: the cache queues every listener call on Curator's
+ * single {@code runSafe} thread, so once a marker queued there after the deletion reaches this
+ * executor, no such event is left; (b) a barrier read issued before the deletion: kept while a
+ * barrier that started before it is in flight. A tombstone is dropped when both hold, or at once
+ * when a later incarnation of the address is observed (the entry's czxid then guards it).
+ *
  * <p>Confinement: every method except the constructor runs on the service's sequential executor.
  */
 final class ServiceView {
@@ -41,12 +50,22 @@ final class ServiceView {
     record Entry(Map<String, String> attrs, long created, long czxid, long mzxid) {
     }
 
+    /** The highest deleted czxid of an address, and the {@link #tick} at which it was written. */
+    private record Tomb(long czxid, long tick) {
+    }
+
     private final String name;
     private final String servicePath;
     private final Executor executor;
     private final CuratorCache cache;
     private final Map<String, Entry> entries = new HashMap<>();
-    private final Map<String, Long> tombstones = new HashMap<>();
+    private final CuratorFramework client;
+    private final Map<String, Tomb> tombstones = new HashMap<>();
+    /** Start ticks of the barriers in flight (a multiset: tick → count). */
+    private final java.util.TreeMap<Long, Integer> barriers = new java.util.TreeMap<>();
+    /** Logical clock of deletions: bumped by each tombstone written. */
+    private long tick;
+    private boolean pruneQueued;
     private final List<ZkSubscription> attached = new ArrayList<>();
     private final List<ZkSubscription> pending = new ArrayList<>();
     private boolean closed;
@@ -55,6 +74,7 @@ final class ServiceView {
         this.name = name;
         this.servicePath = servicePath;
         this.executor = executor;
+        this.client = client;
         this.cache = CuratorCache.build(client, servicePath);
         cache.listenable().addListener(CuratorCacheListener.builder()
                 .forCreatesAndChanges((oldNode, node) -> onCacheChange(node))
@@ -75,7 +95,16 @@ final class ServiceView {
     private void onCacheChange(ChildData node) {
         String addr = addrOf(node.getPath());
         if (addr != null && node.getStat() != null) {
-            executor.execute(() -> observed(addr, node.getStat(), node.getData()));
+            execute(() -> observed(addr, node.getStat(), node.getData()));
+        }
+    }
+
+    /** Hops onto the executor; after the backend's close the pool refuses, and there is nothing left to do. */
+    private void execute(Runnable task) {
+        try {
+            executor.execute(task);
+        } catch (RejectedExecutionException e) {
+            LOG.debug("{}: executor closed, dropping a cache event", servicePath);
         }
     }
 
@@ -83,7 +112,7 @@ final class ServiceView {
         String addr = addrOf(old.getPath());
         if (addr != null && old.getStat() != null) {
             long czxid = old.getStat().getCzxid();
-            executor.execute(() -> deleted(addr, czxid));
+            execute(() -> deleted(addr, czxid));
         }
     }
 
@@ -95,8 +124,8 @@ final class ServiceView {
         if (closed) {
             return;
         }
-        Long tomb = tombstones.get(addr);
-        if (tomb != null && stat.getCzxid() <= tomb) {
+        Tomb tomb = tombstones.get(addr);
+        if (tomb != null && stat.getCzxid() <= tomb.czxid()) {
             return;
         }
         Entry old = entries.get(addr);
@@ -111,6 +140,9 @@ final class ServiceView {
         }
         Entry e = new Entry(si.attrs(), si.created(), stat.getCzxid(), stat.getMzxid());
         entries.put(addr, e);
+        if (tomb != null) {
+            tombstones.remove(addr); // the entry's larger czxid now keeps older incarnations out
+        }
         if (old == null || old.created() != e.created() || !Objects.equals(old.attrs(), e.attrs())) {
             Instance instance = new Instance(name, addr, e.attrs(), e.created());
             for (ZkSubscription s : List.copyOf(attached)) {
@@ -124,7 +156,11 @@ final class ServiceView {
         if (closed) {
             return;
         }
-        tombstones.merge(addr, czxid, Math::max);
+        Tomb tomb = tombstones.get(addr);
+        if (tomb == null || tomb.czxid() < czxid) {
+            tombstones.put(addr, new Tomb(czxid, ++tick));
+            queuePrune();
+        }
         Entry old = entries.get(addr);
         if (old != null && old.czxid() <= czxid) {
             entries.remove(addr);
@@ -132,6 +168,60 @@ final class ServiceView {
                 s.offline(name, addr);
             }
         }
+    }
+
+    /**
+     * Marks the start of a barrier whose reads will be applied here: tombstones written from now on
+     * stay until {@link #barrierEnded} (its reads may predate those deletions).
+     *
+     * @return the token to pass to {@link #barrierEnded}
+     */
+    long barrierStarted() {
+        barriers.merge(tick, 1, Integer::sum);
+        return tick;
+    }
+
+    /** Marks the end of a barrier started with {@code token}, once its reads have been applied. */
+    void barrierEnded(long token) {
+        barriers.computeIfPresent(token, (k, n) -> n == 1 ? null : n - 1);
+        queuePrune();
+    }
+
+    /**
+     * Queues a prune behind every cache listener call Curator has queued so far (they all pass
+     * through its single {@code runSafe} thread); at most one is queued at a time.
+     */
+    private void queuePrune() {
+        if (pruneQueued || closed || tombstones.isEmpty()) {
+            return;
+        }
+        pruneQueued = true;
+        long mark = tick;
+        try {
+            client.runSafe(() -> execute(() -> prune(mark)));
+        } catch (RuntimeException e) {
+            pruneQueued = false; // the client is closing; so is this view
+            LOG.debug("{}: cannot queue a tombstone prune", servicePath, e);
+        }
+    }
+
+    /** Drops the tombstones written at or before {@code mark} that no barrier in flight may need. */
+    private void prune(long mark) {
+        pruneQueued = false;
+        if (closed) {
+            return;
+        }
+        long limit = barriers.isEmpty() ? mark : Math.min(mark, barriers.firstKey());
+        tombstones.values().removeIf(t -> t.tick() <= limit);
+        if (limit == mark) {
+            queuePrune(); // tombstones written since the marker left need a marker of their own
+        }
+        // else: a barrier holds the rest; its barrierEnded queues the next prune
+    }
+
+    /** How many tombstones the view holds (tests: they must not accumulate). */
+    int tombstoneCount() {
+        return tombstones.size();
     }
 
     /** The instances held now, with their czxids, for a barrier's reconciliation. */
@@ -159,6 +249,11 @@ final class ServiceView {
         attached.add(s);
     }
 
+    /** Removes a subscription still waiting for its barrier; returns whether it was waiting. */
+    boolean removePending(ZkSubscription s) {
+        return pending.remove(s);
+    }
+
     /** Removes a subscription; returns whether the view has no subscription left. */
     boolean detach(ZkSubscription s) {
         attached.remove(s);
@@ -176,6 +271,7 @@ final class ServiceView {
             closed = true;
             attached.clear();
             pending.clear();
+            tombstones.clear();
             cache.close();
         }
     }

@@ -19,12 +19,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -82,6 +85,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private final ExecutorService pool;
     private final ScheduledExecutorService timer;
     private final Map<String, ServiceState> services = new HashMap<>();
+    /** Futures that {@link #close()} must complete if nothing else does (see {@link #track}). */
+    private final Set<CompletableFuture<?>> pendingFutures = ConcurrentHashMap.newKeySet();
     private volatile boolean connected;
     private volatile boolean closed;
 
@@ -214,7 +219,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 connected = true;
                 if (state == ConnectionState.RECONNECTED) {
                     for (ServiceState s : allServices()) {
-                        s.executor.execute(() -> {
+                        runOn(s, () -> {
                             // A watch whose read failed while disconnected is missing: re-arm all.
                             for (Owned o : List.copyOf(s.owned.values())) {
                                 o.watchGeneration++;
@@ -233,7 +238,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 // The session is gone, and with it every node it held: forget what we owned. The
                 // next heartbeat of each instance registers it again, as a new instance.
                 for (ServiceState s : allServices()) {
-                    s.executor.execute(() -> {
+                    runOn(s, () -> {
                         for (Owned o : List.copyOf(s.owned.values())) {
                             forget(s, o);
                         }
@@ -242,6 +247,51 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             }
             default -> {
             }
+        }
+    }
+
+    /**
+     * Runs {@code task} on the service's executor. Once {@link #close()} has shut the pool down the
+     * task is dropped: late store callbacks then have nothing left to update.
+     */
+    private void runOn(ServiceState s, Runnable task) {
+        try {
+            s.executor.execute(task);
+        } catch (RejectedExecutionException e) {
+            LOG.debug("{}: backend closed, dropping a task", s.name);
+        }
+    }
+
+    /** Schedules {@code task} on the timer; {@code null} (and nothing runs) once the backend is closed. */
+    private ScheduledFuture<?> schedule(Runnable task, long delay, TimeUnit unit) {
+        if (closed) {
+            return null;
+        }
+        try {
+            return timer.schedule(task, delay, unit);
+        } catch (RejectedExecutionException e) {
+            return null; // closed meanwhile
+        }
+    }
+
+    /**
+     * Registers a future that must complete even if the work behind it is abandoned by
+     * {@link #close()} (a timer task cancelled, a store callback that never comes): close completes it
+     * with {@code StoreUnavailable("... backend closed")}.
+     */
+    private <T> CompletableFuture<T> track(CompletableFuture<T> f) {
+        pendingFutures.add(f);
+        f.whenComplete((x, e) -> pendingFutures.remove(f));
+        if (closed) {
+            f.completeExceptionally(unavailable("backend closed"));
+        }
+        return f;
+    }
+
+    private void failPendingFutures() {
+        DiscoveryException e = unavailable("backend closed");
+        for (CompletableFuture<?> f : List.copyOf(pendingFutures)) {
+            f.completeExceptionally(e);
         }
     }
 
@@ -290,7 +340,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         ServiceState s = acquire(name);
         CompletableFuture<Registration> result = s.serial(addr, () -> doRegister(s, addr, copy, 0));
         result.whenComplete((r, e) -> release(s));
-        return result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e)));
+        return track(result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e))));
     }
 
     /** Runs on the service's executor. */
@@ -417,7 +467,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      * connection timeout.
      */
     private CompletableFuture<String> awaitLatchNode(LeaderLatch latch) {
-        CompletableFuture<String> f = new CompletableFuture<>();
+        // Tracked: close() cancels the polling task, and the latch must still be closed then.
+        CompletableFuture<String> f = track(new CompletableFuture<>());
         long deadline = System.nanoTime() + connectionTimeout.toNanos();
         pollLatch(latch, f, deadline, 1);
         return f;
@@ -430,7 +481,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         } else if (closed || System.nanoTime() > deadline) {
             f.completeExceptionally(unavailable("leader latch node not created within " + connectionTimeout.toMillis() + " ms"));
         } else {
-            timer.schedule(() -> pollLatch(latch, f, deadline, Math.min(delayMs * 2, 20)), delayMs, TimeUnit.MILLISECONDS);
+            schedule(() -> pollLatch(latch, f, deadline, Math.min(delayMs * 2, 20)), delayMs, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -480,7 +531,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         int generation = o.watchGeneration;
         Watcher w = (WatchedEvent event) -> {
             if (event.getType() != Watcher.Event.EventType.None && !closed) {
-                s.executor.execute(() -> {
+                runOn(s, () -> {
                     if (s.owned.get(o.addr) == o && o.watchGeneration == generation && !closed) {
                         watchOwned(s, o);
                     }
@@ -532,12 +583,12 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             return;
         }
         long delay = Math.max(0, o.deadlineNanos - System.nanoTime());
-        o.expiry = timer.schedule(() -> s.serial(o.addr, () -> checkExpiry(s, o)), delay, TimeUnit.NANOSECONDS);
+        o.expiry = schedule(() -> s.serial(o.addr, () -> checkExpiry(s, o)), delay, TimeUnit.NANOSECONDS);
     }
 
     private void retryExpiry(ServiceState s, Owned o) {
         if (!closed) {
-            o.expiry = timer.schedule(() -> s.serial(o.addr, () -> checkExpiry(s, o)), 100, TimeUnit.MILLISECONDS);
+            o.expiry = schedule(() -> s.serial(o.addr, () -> checkExpiry(s, o)), 100, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -600,7 +651,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         ServiceState s = acquire(name);
         CompletableFuture<Void> result = s.serial(addr, () -> doUnregister(s, addr, 0));
         result.whenComplete((r, e) -> release(s));
-        return result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e)));
+        return track(result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e))));
     }
 
     private CompletableFuture<Void> doUnregister(ServiceState s, String addr, int attempt) {
@@ -672,12 +723,21 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     // ------------------------------------------------------------------ subscribe
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>ZooKeeper: the snapshot needs a barrier (a {@code sync} and a read of the service). A
+     * subscription that cannot have it gets {@code current()} then {@code failed(StoreUnavailable)}
+     * naming the connect string (PROTOCOL.md §5.5.4: never silent): at once while the store is
+     * unreachable, else when the barrier has not succeeded within {@code connectionTimeout}. A
+     * subscription already attached is not failed by an outage: it resynchronises on reconnection.
+     */
     @Override
     public Subscription subscribe(String name, SubscriptionListener listener) {
         Objects.requireNonNull(listener, "listener");
         if (!Validation.isValidSegment(name)) {
             ZkSubscription sub = new ZkSubscription(String.valueOf(name), listener, x -> { });
-            pool.execute(sub::current);
+            CompletableFuture.runAsync(sub::current);
             return sub;
         }
         if (closed) {
@@ -686,30 +746,55 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             return sub;
         }
         ServiceState s = acquire(name);
-        ZkSubscription sub = new ZkSubscription(name, listener,
-                x -> s.executor.execute(() -> detach(s, x)));
-        s.executor.execute(() -> {
+        ZkSubscription sub = new ZkSubscription(name, listener, x -> {
+            if (!closed) { // after close() the views are gone and the pool is shut down
+                runOn(s, () -> detach(s, x));
+            }
+        });
+        runOn(s, () -> {
             if (sub.isClosed()) {
                 return; // detach releases
+            }
+            if (closed || !connected) {
+                sub.fail(unavailable(closed ? "backend closed" : "not connected"));
+                return;
             }
             if (s.view == null) {
                 s.view = new ServiceView(name, s.servicePath, client, s.executor);
             }
             ServiceView v = s.view;
             v.addPending(sub);
-            attachAfterBarrier(s, v, sub);
+            long deadline = System.nanoTime() + connectionTimeout.toNanos();
+            // Bounds the wait even when a barrier call hangs instead of failing.
+            schedule(() -> runOn(s, () -> giveUp(v, sub, "no snapshot within " + connectionTimeout.toMillis() + " ms")),
+                    connectionTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            attachAfterBarrier(s, v, sub, deadline);
         });
         return sub;
     }
 
-    private void attachAfterBarrier(ServiceState s, ServiceView v, ZkSubscription sub) {
+    /** Fails a subscription still waiting for its barrier; runs on the service's executor. */
+    private void giveUp(ServiceView v, ZkSubscription sub, String why) {
+        if (v.removePending(sub)) {
+            LOG.info("subscription to {} failed: {}", sub.name(), why);
+            sub.fail(unavailable(why));
+        }
+    }
+
+    private void attachAfterBarrier(ServiceState s, ServiceView v, ZkSubscription sub, long deadlineNanos) {
         barrier(s, v).whenCompleteAsync((x, e) -> {
             if (sub.isClosed() || v.isClosed() || closed) {
                 return;
             }
             if (e != null) {
-                LOG.debug("snapshot of {} not readable yet ({}); retrying", s.name, unwrap(e).toString());
-                timer.schedule(() -> s.executor.execute(() -> attachAfterBarrier(s, v, sub)), RETRY_MS, TimeUnit.MILLISECONDS);
+                if (!connected) {
+                    giveUp(v, sub, "not connected");
+                } else if (System.nanoTime() >= deadlineNanos) {
+                    giveUp(v, sub, "no snapshot within " + connectionTimeout.toMillis() + " ms: " + asDiscovery(e).getMessage());
+                } else {
+                    LOG.debug("snapshot of {} not readable yet ({}); retrying", s.name, unwrap(e).toString());
+                    schedule(() -> runOn(s, () -> attachAfterBarrier(s, v, sub, deadlineNanos)), RETRY_MS, TimeUnit.MILLISECONDS);
+                }
                 return;
             }
             v.attach(sub);
@@ -727,8 +812,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     private void resync(ServiceState s, ServiceView v) {
         barrier(s, v).whenCompleteAsync((x, e) -> {
-            if (e != null && !v.isClosed() && !closed) {
-                timer.schedule(() -> s.executor.execute(() -> {
+            // While disconnected, retrying only fails (and logs); the next RECONNECTED resyncs again.
+            if (e != null && !v.isClosed() && !closed && connected) {
+                schedule(() -> runOn(s, () -> {
                     if (s.view == v) {
                         resync(s, v);
                     }
@@ -748,7 +834,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      * write acknowledged before the barrier started.
      */
     private CompletableFuture<Void> barrier(ServiceState s, ServiceView v) {
-        return readService(s).thenComposeAsync(reads -> {
+        long token = v.barrierStarted();
+        CompletableFuture<Void> done = readService(s).thenComposeAsync(reads -> {
             if (v.isClosed()) {
                 return CompletableFuture.<Void>completedFuture(null);
             }
@@ -778,6 +865,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             }
             return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new));
         }, s.executor);
+        // Once its reads are applied (or abandoned) the barrier no longer pins tombstones.
+        done.whenComplete((x, e) -> runOn(s, () -> v.barrierEnded(token)));
+        return done;
     }
 
     /** sync + getChildren + getData of each child; a missing service is empty. */
@@ -818,8 +908,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         if (!Validation.isValidSegment(name)) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
-        if (closed) {
-            return CompletableFuture.failedFuture(unavailable("backend closed"));
+        CompletableFuture<Optional<Instance>> down = failIfDisconnected();
+        if (down != null) {
+            return down;
         }
         ServiceState s = acquire(name);
         CompletableFuture<Optional<Instance>> result = readService(s).thenApply(reads -> {
@@ -833,7 +924,28 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             return Optional.ofNullable(best);
         });
         result.whenComplete((r, e) -> release(s));
-        return result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e)));
+        CompletableFuture<Optional<Instance>> answer =
+                track(result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e))));
+        // Curator retries a read across a connection loss; the caller gets an answer within the timeout.
+        ScheduledFuture<?> timeout = schedule(
+                () -> answer.completeExceptionally(unavailable("no answer within " + connectionTimeout.toMillis() + " ms")),
+                connectionTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        if (timeout != null) {
+            answer.whenComplete((r, e) -> timeout.cancel(false));
+        }
+        return answer;
+    }
+
+    /** How many tombstones the view of {@code name} holds; -1 without a view (tests). */
+    int tombstoneCount(String name) {
+        ServiceState s;
+        synchronized (services) {
+            s = services.get(name);
+        }
+        if (s == null) {
+            return -1;
+        }
+        return CompletableFuture.supplyAsync(() -> s.view == null ? -1 : s.view.tombstoneCount(), s.executor).join();
     }
 
     // ------------------------------------------------------------------ misc
@@ -870,6 +982,10 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      * Stops the backend and ends the session: the instances it holds go offline at once. A future
      * "stop without closing the session" (daemon restart with session resumption) and "drain" split
      * here: both stop timers and caches; only drain closes the session.
+     *
+     * <p>Every call still in flight (register, unregister, leader) completes with
+     * {@code StoreUnavailable("... backend closed")}; open subscriptions get no further call, and
+     * closing their handles afterwards is harmless.
      */
     @Override
     public CompletionStage<Void> close() {
@@ -898,8 +1014,11 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         return done;
     }
 
+    /** First step of a stop: no timer, cache or view is left, and no caller is left waiting. */
     private void stopTimersAndCaches() {
         timer.shutdownNow();
+        // Their timer tasks are cancelled and their store calls may never answer now.
+        failPendingFutures();
         List<CompletableFuture<Void>> closing = new ArrayList<>();
         for (ServiceState s : allServices()) {
             closing.add(CompletableFuture.runAsync(() -> {

@@ -200,14 +200,121 @@ class ZooKeeperBackendTest {
         assertTrue(t.getMessage().startsWith("discoverd: store unavailable: ") && t.getMessage().contains(connect), t.getMessage());
         assertInstanceOf(DiscoveryException.StoreUnavailable.class, failure(b.unregister("web", "1.2.3.4:5"), Duration.ofMillis(500)));
         assertTrue(System.nanoTime() - t0 < Duration.ofMillis(500).toNanos(), "fails fast");
-        RecordingListener l = new RecordingListener();
-        b.subscribe("web", l);
+        RecordingListener early = new RecordingListener();
+        b.subscribe("web", early);
+        assertSentinelThenStoreUnavailable(early, Duration.ofMillis(500), connect);
 
         s.start();
         waitFor(Duration.ofSeconds(15), "connected", b::isConnected);
         assertEquals(Outcome.CREATED, await(b.register("web", "1.2.3.4:5", null)).outcome());
-        l.awaitCurrent(Duration.ofSeconds(15));
-        l.awaitUntil(TIMEOUT, "the instance", evs -> evs.stream().anyMatch(e -> "1.2.3.4:5".equals(e.addr())));
+        RecordingListener l = new RecordingListener();
+        b.subscribe("web", l);
+        assertEquals(java.util.Set.of("1.2.3.4:5"), l.awaitCurrent(TIMEOUT).stream().map(e -> e.addr()).collect(java.util.stream.Collectors.toSet()));
+    }
+
+    /** Waits for exactly current() then failed(StoreUnavailable naming {@code connect}) and nothing else. */
+    private static void assertSentinelThenStoreUnavailable(RecordingListener l, Duration within, String connect) {
+        List<RecordingListener.Event> evs = l.awaitUntil(within, "current() then failed()",
+                e -> e.stream().anyMatch(x -> x.kind() == RecordingListener.Kind.FAILED));
+        assertEquals(List.of(RecordingListener.Kind.CURRENT, RecordingListener.Kind.FAILED),
+                evs.stream().map(RecordingListener.Event::kind).toList(), evs.toString());
+        String message = evs.get(1).addr(); // RecordingListener keeps failed()'s message there
+        assertTrue(message.startsWith("discoverd: store unavailable: zookeeper ") && message.contains(connect), message);
+    }
+
+    @Test
+    void storeStopped_newSubscribeGetsSentinelThenStoreUnavailable_leaderFailsFast_attachedSubscriptionResumes() throws Exception {
+        TestingServer s = server();
+        DiscoveryBackend b = ZooKeeperTestSupport.create(vertx, new JsonObject().put("connect", s.getConnectString())
+                .put("connectionTimeout", "2s").put("sessionTimeout", "10s"), Duration.ofSeconds(30), dataDir);
+        backends.add(b);
+        waitFor(TIMEOUT, "connected", b::isConnected);
+        await(b.register("down", "d:1", null));
+        RecordingListener attached = new RecordingListener();
+        b.subscribe("down", attached);
+        attached.awaitCurrent(TIMEOUT);
+
+        s.stop();
+        waitFor(TIMEOUT, "disconnected", () -> !b.isConnected());
+        long t0 = System.nanoTime();
+        RecordingListener l = new RecordingListener();
+        b.subscribe("down", l);
+        RecordingListener other = new RecordingListener(); // a service without a view yet
+        b.subscribe("down-other", other);
+        // connectionTimeout (2 s) + 1 s is the bound; failing at once is what happens while disconnected.
+        assertSentinelThenStoreUnavailable(l, Duration.ofSeconds(3), s.getConnectString());
+        assertSentinelThenStoreUnavailable(other, Duration.ofSeconds(3), s.getConnectString());
+        Throwable t = failure(b.leader("down"), Duration.ofMillis(500));
+        assertInstanceOf(DiscoveryException.StoreUnavailable.class, t);
+        assertTrue(t.getMessage().contains(s.getConnectString()), t.getMessage());
+        assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(3).toNanos(), "within connectionTimeout + 1 s");
+        assertEquals(List.of(), attached.live(), "the attached subscription stays open and silent");
+
+        s.restart();
+        waitFor(Duration.ofSeconds(15), "reconnected", b::isConnected);
+        await(b.register("down", "d:2", null));
+        RecordingListener after = new RecordingListener();
+        b.subscribe("down", after);
+        assertEquals(java.util.Set.of("d:1", "d:2"),
+                after.awaitCurrent(TIMEOUT).stream().map(e -> e.addr()).collect(java.util.stream.Collectors.toSet()));
+        attached.awaitOnline(TIMEOUT, "d:2");
+        assertEquals("d:1", await(b.leader("down")).orElseThrow().addr());
+        attached.assertNoViolations();
+    }
+
+    @Test
+    void tombstones_manyDistinctAddrsRegisteredAndUnregisteredThroughOneSubscription_doNotAccumulate() throws Exception {
+        TestingServer s = server();
+        ZooKeeperBackend b = (ZooKeeperBackend) backend(s, Duration.ofSeconds(30));
+        DiscoveryBackend peer = backend(s, Duration.ofSeconds(30));
+        RecordingListener l = new RecordingListener();
+        b.subscribe("tomb", l);
+        l.awaitCurrent(TIMEOUT);
+        int n = 150;
+        for (int i = 0; i < n; i++) {
+            // Alternate the daemon: own writes and writes seen only through the cache.
+            DiscoveryBackend via = i % 2 == 0 ? b : peer;
+            await(via.register("tomb", "t:" + i, null));
+            await(via.unregister("tomb", "t:" + i));
+        }
+        await(b.register("tomb", "last:1", null));
+        l.awaitOnline(TIMEOUT, "last:1");
+        waitFor(TIMEOUT, "tombstones pruned", () -> b.tombstoneCount("tomb") == 0);
+        // No resurrection: every own-daemon address went online then offline, once each, and stays gone.
+        for (int i = 0; i < n; i += 2) {
+            String addr = "t:" + i;
+            assertEquals(List.of(RecordingListener.Kind.ONLINE, RecordingListener.Kind.OFFLINE),
+                    l.live().stream().filter(e -> addr.equals(e.addr())).map(RecordingListener.Event::kind).toList(), addr);
+        }
+        assertEquals(List.of("last:1"), await(b.leader("tomb")).stream().map(i -> i.addr()).toList());
+        l.assertNoViolations();
+    }
+
+    @Test
+    void close_answersRegistersInFlight_andLateSubscriptionCloseIsHarmless() throws Exception {
+        TestingServer s = server();
+        DiscoveryBackend b = connected(vertx, s.getConnectString(), Duration.ofSeconds(30), dataDir);
+        RecordingListener l = new RecordingListener();
+        io.discoverd.backend.Subscription sub = b.subscribe("bye", l);
+        l.awaitCurrent(TIMEOUT);
+        List<java.util.concurrent.CompletableFuture<Registration>> inFlight = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            inFlight.add(b.register("bye", "b:" + i, null).toCompletableFuture());
+        }
+        await(b.close());
+        for (java.util.concurrent.CompletableFuture<Registration> f : inFlight) {
+            try {
+                f.get(2, TimeUnit.SECONDS); // done before close, or answered by it
+            } catch (ExecutionException e) {
+                assertInstanceOf(DiscoveryException.StoreUnavailable.class, e.getCause());
+                assertTrue(e.getCause().getMessage().endsWith("backend closed"), e.getCause().getMessage());
+            }
+        }
+        sub.close(); // the server closes its streams after the backend: no exception
+        RecordingListener late = new RecordingListener();
+        b.subscribe("bye", late);
+        assertSentinelThenStoreUnavailable(late, TIMEOUT, s.getConnectString());
+        assertInstanceOf(DiscoveryException.StoreUnavailable.class, failure(b.leader("bye"), Duration.ofMillis(500)));
     }
 
     @Test
