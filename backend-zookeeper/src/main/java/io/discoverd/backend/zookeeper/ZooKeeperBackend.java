@@ -606,11 +606,17 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }
         if (read.getStat().getEphemeralOwner() == sessionId() && !s.owned.containsKey(addr)) {
             // Our own session holds it but we lost track (e.g. a create retried after a connection
-            // loss answered NODEEXISTS): own it again so that its TTL is enforced. Its latch
-            // participant, if any, is not adopted (LeaderLatch cannot adopt a node).
-            adopt(s, new Owned(addr, null, stored.created(), read.getStat().getCzxid(), read.getStat().getVersion(),
-                    stored.attrs()));
-            return doRegister(s, addr, attrs, attempt + 1);
+            // loss answered NODEEXISTS): own it again so that its TTL is enforced, with its latch
+            // participant managed directly (LeaderLatch cannot adopt a node).
+            Stat stat = read.getStat();
+            return findParticipant(s, stored.created()).thenComposeAsync(participant -> {
+                if (!s.owned.containsKey(addr)) {
+                    Owned o = new Owned(addr, null, stored.created(), stat.getCzxid(), stat.getVersion(), stored.attrs());
+                    o.participant = participant;
+                    adopt(s, o);
+                }
+                return doRegister(s, addr, attrs, attempt + 1);
+            }, s.executor);
         }
         Outcome outcome = Objects.equals(stored.attrs(), attrs) ? Outcome.REFRESHED : Outcome.UPDATED;
         byte[] data = new StoredInstance(attrs, stored.created()).toBytes();
@@ -891,17 +897,19 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 return CompletableFuture.<Void>failedFuture(storeError(code, path));
             }
             Stat stat = ev.getStat();
-            StoredInstance stored = StoredInstance.parse(ev.getData());
             return zk.delete(path, stat.getVersion()).thenComposeAsync(d -> switch (AsyncZk.code(d)) {
                 case OK -> {
                     s.applyDeleted(addr, stat.getCzxid());
                     Owned mine = s.owned.get(addr);
                     if (mine != null && mine.czxid == stat.getCzxid()) {
                         forget(s, mine);
-                        yield CompletableFuture.<Void>completedFuture(null);
                     }
-                    yield stored == null ? CompletableFuture.<Void>completedFuture(null)
-                            : deleteForeignParticipant(s, stored.created());
+                    // Another daemon's instance: its participant is left to that daemon, which
+                    // closes its latch when its watch sees the node go (or, if it is down, deletes
+                    // the participant when it resumes its session; if it never does, the session's
+                    // end removes it). Deleting it here could make the owner's LeaderLatch notice its
+                    // node missing and create a new one, resurrecting a participant for good.
+                    yield CompletableFuture.<Void>completedFuture(null);
                 }
                 case NONODE, BADVERSION -> doUnregister(s, addr, attempt + 1);
                 default -> CompletableFuture.<Void>failedFuture(storeError(AsyncZk.code(d), path));
@@ -909,30 +917,21 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }, s.executor);
     }
 
-    /**
-     * Deletes the latch participant of an instance held by another daemon: the one whose czxid is the
-     * instance's {@code created}. Best effort: the owner also closes its latch when it sees the
-     * instance node go.
-     */
-    private CompletableFuture<Void> deleteForeignParticipant(ServiceState s, long created) {
+    /** The path of the latch participant of {@code name} whose czxid is {@code created}, or {@code null}. */
+    private CompletableFuture<String> findParticipant(ServiceState s, long created) {
         return zk.getChildren(s.leaderPath).thenCompose(ev -> {
             if (AsyncZk.code(ev) != Code.OK) {
-                return CompletableFuture.<Void>completedFuture(null);
+                return CompletableFuture.completedFuture(null);
             }
-            List<CompletableFuture<?>> deletes = new ArrayList<>();
+            List<CompletableFuture<String>> checks = new ArrayList<>();
             for (String child : ev.getChildren()) {
                 String p = s.leaderPath + "/" + child;
-                deletes.add(zk.exists(p).thenCompose(x -> AsyncZk.code(x) == Code.OK && x.getStat() != null
-                        && x.getStat().getCzxid() == created
-                        ? zk.delete(p, -1) : CompletableFuture.completedFuture(null)));
+                checks.add(zk.exists(p).thenApply(x -> AsyncZk.code(x) == Code.OK && x.getStat() != null
+                        && x.getStat().getCzxid() == created ? p : null));
             }
-            return CompletableFuture.allOf(deletes.toArray(CompletableFuture[]::new));
-        }).handle((x, e) -> {
-            if (e != null) {
-                LOG.debug("deleting the latch participant {} of {}", created, s.name, e);
-            }
-            return null;
-        });
+            return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
+                    .thenApply(x -> checks.stream().map(CompletableFuture::join).filter(Objects::nonNull).findFirst().orElse(null));
+        }).exceptionally(e -> null);
     }
 
     // ------------------------------------------------------------------ subscribe

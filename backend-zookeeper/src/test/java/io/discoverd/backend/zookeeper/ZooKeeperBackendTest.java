@@ -149,7 +149,7 @@ class ZooKeeperBackendTest {
     }
 
     @Test
-    void unregisterThroughNonOwner_deletesNodeAndParticipant_ownerForgetsIt() throws Exception {
+    void unregisterThroughNonOwner_deletesTheNode_ownerForgetsItAndDeletesItsParticipant() throws Exception {
         TestingServer s = server();
         ZooKeeperBackend owner = (ZooKeeperBackend) backend(s, Duration.ofSeconds(30));
         DiscoveryBackend other = backend(s, Duration.ofSeconds(30));
