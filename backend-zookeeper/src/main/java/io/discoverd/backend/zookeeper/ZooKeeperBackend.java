@@ -100,6 +100,13 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private long currentSessionId;
     /** When the connection was lost ({@link System#nanoTime()}); confined to the connection-state executor. */
     private long disconnectedAtNanos;
+    /**
+     * The last outage (same session): its length and when it ended. Written (in that order) before
+     * {@link #connected} turns true, so an expiry check that sees the store back also sees the
+     * outage to credit first (see {@link #credit}).
+     */
+    private volatile long lastOutageNanos;
+    private volatile long lastOutageEndedAtNanos;
     private volatile boolean connected;
     private volatile boolean closed;
 
@@ -176,6 +183,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         int watchGeneration;
         Map<String, String> attrs;
         volatile long deadlineNanos;
+        /** The end ({@code lastOutageEndedAtNanos}) of the last outage added to the deadline. */
+        long creditedOutage;
         ScheduledFuture<?> expiry;
 
         Owned(String addr, LeaderLatch latch, long created, long czxid, int version, Map<String, String> attrs) {
@@ -252,8 +261,12 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                     currentSessionId = sid;
                     recordSession(sid);
                 }
-                long outage = disconnectedAtNanos == 0 ? 0 : System.nanoTime() - disconnectedAtNanos;
-                disconnectedAtNanos = 0;
+                if (disconnectedAtNanos != 0) {
+                    long now = System.nanoTime();
+                    lastOutageNanos = now - disconnectedAtNanos;
+                    lastOutageEndedAtNanos = now;
+                    disconnectedAtNanos = 0;
+                }
                 connected = true;
                 if (newSession && sid == session.factory().resumeSessionId()) {
                     LOG.info("zookeeper {}: resumed session 0x{}", connectDescription, Long.toHexString(sid));
@@ -272,8 +285,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                                 registerAgain(s);
                             } else {
                                 for (Owned o : List.copyOf(s.owned.values())) {
-                                    // Nothing expires because the store was away: the outage does not count.
-                                    o.deadlineNanos += outage;
+                                    credit(o);
                                     // A watch whose read failed while disconnected is missing: re-arm all.
                                     o.watchGeneration++;
                                     watchOwned(s, o);
@@ -296,6 +308,18 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             }
             default -> {
             }
+        }
+    }
+
+    /**
+     * Nothing expires because the store was away: the last outage is added to the deadline, once.
+     * Runs on the instance's service executor.
+     */
+    private void credit(Owned o) {
+        long end = lastOutageEndedAtNanos;
+        if (o.creditedOutage != end) {
+            o.deadlineNanos += lastOutageNanos;
+            o.creditedOutage = end;
         }
     }
 
@@ -701,6 +725,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }
         s.owned.put(o.addr, o);
         o.deadlineNanos = System.nanoTime() + ttl.toNanos();
+        o.creditedOutage = lastOutageEndedAtNanos;
         scheduleExpiry(s, o);
         watchOwned(s, o);
     }
@@ -817,11 +842,14 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         if (closed || s.owned.get(o.addr) != o) {
             return CompletableFuture.completedFuture(null);
         }
+        // Read before crediting: an outage that ended before the store was seen back is then credited.
+        boolean up = connected;
+        credit(o);
         if (System.nanoTime() < o.deadlineNanos) {
             scheduleExpiry(s, o);
             return CompletableFuture.completedFuture(null);
         }
-        if (!connected) {
+        if (!up) {
             // Nothing expires because the store was away: retry once it is back.
             retryExpiry(s, o);
             return CompletableFuture.completedFuture(null);
