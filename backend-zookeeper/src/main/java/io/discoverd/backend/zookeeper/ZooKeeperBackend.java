@@ -58,7 +58,14 @@ import org.slf4j.LoggerFactory;
  * in-memory deadline; a heartbeat moves it without a store write; at the deadline (never before, at
  * most a few ms after) the node is deleted with a versioned delete, so a refresh written by another
  * daemon that raced it wins. A refresh by another daemon moves the node's version, which the owner
- * sees through a data watch and treats as a heartbeat.
+ * sees through a data watch and treats as a heartbeat. A store outage does not count against
+ * deadlines; after a session expiry every instance still held is registered again (new
+ * {@code created}, PROTOCOL.md §6.4).
+ *
+ * <p>Restart: the session is recorded in the data directory ({@link SavedSession}) and resumed on
+ * start ({@link ResumingZookeeperFactory}); {@link #close()} leaves it open, and the nodes it still
+ * holds are adopted on the next start, with their {@code created} and latch participants.
+ * {@link #drain()} closes it.
  *
  * <p>Delivery: writes made through this daemon are applied to its views as they are acknowledged,
  * so its subscribers get every such change one by one; changes made through other daemons arrive as
