@@ -197,6 +197,33 @@ class ZooKeeperRestartTest {
     }
 
     @Test
+    void restart_whileHeartbeatsReachAnotherDaemon_theInstanceStaysWithItsCreated() throws Exception {
+        TestingServer s = server();
+        Path dirA = dir("a");
+        ZooKeeperBackend owner = daemon(s, dirA);
+        ZooKeeperBackend other = daemon(s, dir("other"), TTL);
+        Registration r = await(owner.register("mv", "moved:1", null));
+        RecordingListener atOther = new RecordingListener();
+        other.subscribe("mv", atOther);
+        assertEquals(1, atOther.awaitCurrent(TIMEOUT).size());
+
+        // The owner is down for two TTLs; the client's heartbeats now reach the other daemon.
+        await(owner.close());
+        long downUntil = System.nanoTime() + 2 * TTL.toNanos();
+        heartbeatUntil(other, "mv", "moved:1", r.instance().created(), TIMEOUT, "two TTLs without the owner",
+                () -> System.nanoTime() > downUntil);
+        // The owner comes back and adopts it; the other daemon's refreshes count as its heartbeats.
+        ZooKeeperBackend back = daemon(s, dirA);
+        long after = System.nanoTime() + 2 * TTL.toNanos();
+        heartbeatUntil(other, "mv", "moved:1", r.instance().created(), TIMEOUT, "two TTLs after the restart",
+                () -> System.nanoTime() > after);
+        assertFalse(atOther.sawLive("moved:1"), "no event: " + atOther.events());
+        assertEquals(r.instance(), await(back.leader("mv")).orElseThrow());
+        // Heartbeats move back to the owner: still the same instance.
+        assertEquals(r.instance().created(), await(back.register("mv", "moved:1", null)).instance().created());
+    }
+
+    @Test
     void restart_adoptsNothingOfAnotherSession_andForgetsAParticipantLeftWithoutItsInstance() throws Exception {
         TestingServer s = server();
         Path dirA = dir("a");
