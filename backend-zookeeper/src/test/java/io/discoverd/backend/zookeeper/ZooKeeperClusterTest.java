@@ -66,15 +66,33 @@ class ZooKeeperClusterTest {
         }
     }
 
+    /**
+     * Starts a 3-node ensemble. Its ports are picked free and bound later, so another process on
+     * the machine can take one in between: such a start is retried with new ports.
+     */
+    private static TestingCluster startCluster() throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            TestingCluster c = new TestingCluster(3);
+            try {
+                c.start();
+                return c;
+            } catch (Exception e) {
+                c.close();
+                if (attempt == 3) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     @Test
     void serverFailures_withQuorumKept_loseNoRegistration_andNothingGoesOffline() throws Exception {
         Vertx vertx = Vertx.vertx();
-        TestingCluster cluster = new TestingCluster(3);
+        TestingCluster cluster = startCluster();
         List<DiscoveryBackend> backends = new ArrayList<>();
         AtomicBoolean running = new AtomicBoolean(true);
         Thread client = null;
         try {
-            cluster.start();
             JsonObject cfg = new JsonObject().put("connect", cluster.getConnectString())
                     .put("sessionTimeout", "30s").put("connectionTimeout", "3s"); // an election here can take ~10 s
             ZooKeeperBackend daemon = (ZooKeeperBackend) ZooKeeperTestSupport.create(vertx, cfg, TTL,
