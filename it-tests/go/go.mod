@@ -1,0 +1,3 @@
+module discoverd.io/it/gobclient
+
+go 1.19

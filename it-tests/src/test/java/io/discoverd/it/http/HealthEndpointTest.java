@@ -1,0 +1,65 @@
+package io.discoverd.it.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.json.JsonRpcClient;
+import io.discoverd.it.json.StoreAndDaemon;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code GET /health} (PROTOCOL.md §5.11): 200 with a JSON status while the store is reachable,
+ * 503 once the ZooKeeper server is gone. Owns its store, because it stops it.
+ */
+class HealthEndpointTest {
+
+    @TempDir
+    static Path dir;
+    static StoreAndDaemon env;
+
+    @BeforeAll
+    static void start() throws Exception {
+        env = StoreAndDaemon.start(dir, "");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (env != null) {
+            env.daemon().kill(); // its store is gone; a SIGTERM stop may wait for it
+            env.close();
+        }
+    }
+
+    private static RawConnection.HttpAnswer health() throws Exception {
+        try (RawConnection c = RawConnection.open(env.port())) {
+            c.write("GET /health HTTP/1.0\r\n\r\n");
+            return c.readHttpAnswer(Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    @DisplayName("GET /health: 200 with a JSON body while ZooKeeper is up, 503 after the ZooKeeper server stops; the daemon stays up")
+    void healthFollowsTheStore() throws Exception {
+        RawConnection.HttpAnswer up = health();
+        assertEquals(200, up.status(), up.statusLine() + "\n" + up.bodyText());
+        JsonNode body = JsonRpcClient.MAPPER.readTree(up.bodyText());
+        assertTrue(body.isObject(), up.bodyText());
+
+        env.store().close();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        RawConnection.HttpAnswer down = health();
+        while (down.status() != 503 && System.nanoTime() < deadline) {
+            Thread.sleep(200); // polling interval while the daemon notices the lost store
+            down = health();
+        }
+        assertEquals(503, down.status(), down.statusLine() + "\n" + down.bodyText());
+        assertTrue(env.daemon().isAlive());
+    }
+}
