@@ -69,4 +69,20 @@ public interface DiscoveryBackend {
      * @return completes when stopped; never fails
      */
     CompletionStage<Void> close();
+
+    /**
+     * Gives up everything this daemon holds at once, then stops the backend as {@link #close()}
+     * does: for decommissioning a host (PROTOCOL.md §5.11 {@code POST /drain}), never for a restart.
+     * Every instance registered through this daemon (and, on ZooKeeper, every instance whose store
+     * session is this daemon's) goes offline at once for every subscriber, through any daemon
+     * (PROTOCOL.md §6.4); on ZooKeeper this closes the session, so all its ephemeral nodes vanish and
+     * no later start resumes it. Instances whose heartbeats then reach another daemon are registered
+     * again there, with a new {@code created}.
+     *
+     * <p>Idempotent; after {@link #close()} it does nothing. Calls still in flight fail as they do
+     * at {@link #close()}.
+     *
+     * @return completes when the store has been told and the backend is stopped; never fails
+     */
+    CompletionStage<Void> drain();
 }

@@ -93,8 +93,19 @@ public final class Daemon implements AutoCloseable {
             Agent agent = new Agent(backend, config.externalIp(), config.maxAttrsBytes());
             Set<NetSocket> connections = ConcurrentHashMap.newKeySet();
             int maxMessageBytes = config.maxMessageBytes();
+            // The front door exists before the daemon it drains.
+            java.util.concurrent.atomic.AtomicReference<Daemon> self = new java.util.concurrent.atomic.AtomicReference<>();
+            Runnable drain = () -> {
+                Daemon d = self.get();
+                if (d != null) {
+                    // drain() blocks: never on the event loop that answered the request.
+                    Thread t = new Thread(d::drain, "discoverd-drain");
+                    t.start();
+                }
+            };
             FrontDoor frontDoor = new FrontDoor(agent, backend, config.backend(),
-                    codec -> ServerCodecs.create(codec, maxMessageBytes), config.subscriberQueueBytes(), connections);
+                    codec -> ServerCodecs.create(codec, maxMessageBytes), config.subscriberQueueBytes(), connections,
+                    drain);
             int port;
             String deployment;
             try {
@@ -114,6 +125,7 @@ public final class Daemon implements AutoCloseable {
                 throw new DaemonStartException("cannot listen on " + config.bind() + ": " + cause, 1, cause);
             }
             Daemon daemon = new Daemon(config, lock, vertx, backend, deployment, connections, port);
+            self.set(daemon);
             log.info("discoverd listening on {}:{} (backend {}: {}, data {}, externalIp {})",
                     config.bind().listenHost(), port, config.backend(), backend.describe(),
                     config.dataDir().toAbsolutePath().normalize(),
@@ -158,11 +170,27 @@ public final class Daemon implements AutoCloseable {
      */
     @Override
     public void close() {
+        stop(false);
+    }
+
+    /**
+     * Drains the daemon ({@code POST /drain}, PROTOCOL.md §5.11): stops as {@link #close()} does,
+     * but the backend gives up everything the daemon holds at once
+     * ({@link DiscoveryBackend#drain()}: on ZooKeeper the session is closed, so every instance it
+     * holds goes offline for every subscriber, and the next start begins a new session). For
+     * decommissioning a host; a restart uses {@link #close()}. Idempotent with {@link #close()} (the
+     * first of the two decides); blocks until done. Not on an event loop.
+     */
+    public void drain() {
+        stop(true);
+    }
+
+    private void stop(boolean drain) {
         if (!closing.compareAndSet(false, true)) {
             awaitClosed();
             return;
         }
-        log.info("discoverd stopping");
+        log.info(drain ? "discoverd draining" : "discoverd stopping");
         try {
             await(vertx.undeploy(deployment)); // stops accepting
             for (NetSocket socket : List.copyOf(connections)) {
@@ -179,7 +207,7 @@ public final class Daemon implements AutoCloseable {
                     break;
                 }
             }
-            await(backend.close().toCompletableFuture());
+            await((drain ? backend.drain() : backend.close()).toCompletableFuture());
             await(vertx.close());
         } finally {
             lock.close();

@@ -15,12 +15,15 @@ import picocli.CommandLine.Option;
  * The {@code discoverd} command: reads the configuration, starts a {@link Daemon} and runs it until
  * the JVM is asked to stop (SIGTERM, Ctrl-C), then stops it within a bounded time.
  *
- * <p>Exit status: 0 after a normal stop, 2 for invalid flags or configuration (the message names
+ * <p>Subcommand {@code drain} ({@link DrainCommand}) asks a running daemon on this host to drain.
+ *
+ * <p>Exit status: 0 after a normal stop or a drain ({@code POST /drain}), 2 for invalid flags or configuration (the message names
  * the field), 1 when the daemon cannot start for another reason (a locked data directory, a port in
  * use).
  */
 @Command(name = "discoverd", mixinStandardHelpOptions = true, version = "discoverd 0.1.0",
-        description = "Service discovery daemon speaking the discoverd v1 wire protocol.")
+        description = "Service discovery daemon speaking the discoverd v1 wire protocol.",
+        subcommands = DrainCommand.class)
 public final class Main implements Callable<Integer> {
 
     /** Exit status for invalid flags or configuration. */
@@ -34,12 +37,11 @@ public final class Main implements Callable<Integer> {
             description = "Listen address, overriding 'bind' (e.g. :1111, 127.0.0.1:1112).")
     String bind;
 
-    /** Runs the daemon; exits the JVM with a non-zero status when it cannot start. */
+    /** Runs the daemon (or a subcommand), then exits the JVM with the exit status. */
     public static void main(String[] args) {
         int code = new CommandLine(new Main()).execute(args);
-        if (code != 0) {
-            System.exit(code);
-        }
+        // Also after a drain: the daemon has stopped, nothing may keep the JVM alive.
+        System.exit(code);
     }
 
     @Override

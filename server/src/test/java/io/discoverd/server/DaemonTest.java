@@ -87,4 +87,36 @@ class DaemonTest {
         assertTrue(captured.toString().contains("maxAttrsBytes"), captured.toString());
         assertTrue(captured.toString().contains("--bind"), captured.toString());
     }
+
+    @Test
+    void drainCommand_drainsTheDaemonOnTheGivenPort_andWaitsUntilItStopped() throws Exception {
+        TestDaemon d = TestDaemon.start(dataDir);
+        d.backend().register("web", "10.0.0.1:80", null).toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS);
+        io.discoverd.backend.contract.RecordingListener l = new io.discoverd.backend.contract.RecordingListener();
+        d.backend().subscribe("web", l);
+        assertEquals(1, l.awaitCurrent(java.time.Duration.ofSeconds(5)).size());
+        java.io.StringWriter out = new java.io.StringWriter();
+        CommandLine cmd = new CommandLine(new Main());
+        cmd.setOut(new java.io.PrintWriter(out));
+        // The parent's options (as bin/discoverd passes --config) do not start a daemon.
+        assertEquals(0, cmd.execute("--config", dataDir.resolve("unused.yaml").toString(),
+                "drain", "--bind", "127.0.0.1:" + d.port(), "--timeout", "15"));
+        assertTrue(out.toString().contains("has stopped"), out.toString());
+        l.awaitOffline(java.time.Duration.ofSeconds(5), "10.0.0.1:80");
+        d.close(); // idempotent after the drain
+    }
+
+    @Test
+    void drainCommand_withNoDaemonListening_exitsWith1() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        CommandLine cmd = new CommandLine(new Main());
+        java.io.StringWriter err = new java.io.StringWriter();
+        cmd.setErr(new java.io.PrintWriter(err));
+        assertEquals(1, cmd.execute("drain", "--bind", "127.0.0.1:" + port));
+        assertTrue(err.toString().contains("cannot reach"), err.toString());
+        assertEquals(2, new CommandLine(new Main()).execute("drain", "--bind", "nope"));
+    }
 }

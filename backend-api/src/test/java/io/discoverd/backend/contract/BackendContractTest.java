@@ -779,4 +779,28 @@ public abstract class BackendContractTest {
         assertNotEquals(second.instance().created(), back.instance().created());
         assertTrue(back.instance().created() > second.instance().created());
     }
+
+    @Test
+    public void peer_drain_takesEveryInstanceOfTheDrainedDaemonOfflineAtOnce_andNoOther() throws Exception {
+        DiscoveryBackend drained = backend();
+        DiscoveryBackend p = peer(LONG_TTL);
+        String name = uniqueName("drain");
+        Registration one = register(drained, name, "d:1", null);
+        register(drained, name, "d:2", attrs("k", "v"));
+        Registration stays = register(p, name, "p:1", null);
+        RecordingListener l = subscribeCurrent(p, name);
+        assertEquals(3, l.snapshot().size());
+        await(drained.drain());
+        // At once: long before any TTL or session timeout could have done it.
+        l.awaitOffline(Duration.ofSeconds(2), "d:1");
+        l.awaitOffline(Duration.ofSeconds(2), "d:2");
+        assertFalse(l.sawLive("p:1"), "the other daemon's instance is untouched: " + l.events());
+        assertFalse(drained.isConnected(), "a drained backend is stopped");
+        await(drained.drain()); // idempotent
+        assertEquals(stays.instance(), await(p.leader(name)).orElseThrow());
+        // A heartbeat now reaching the other daemon registers the instance again, as a new one.
+        Registration back = register(p, name, "d:1", null);
+        assertEquals(Outcome.CREATED, back.outcome());
+        assertTrue(back.instance().created() > one.instance().created());
+    }
 }

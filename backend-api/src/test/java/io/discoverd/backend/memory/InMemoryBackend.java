@@ -223,4 +223,31 @@ public final class InMemoryBackend implements DiscoveryBackend {
         loop.shutdownNow();
         return CompletableFuture.completedFuture(null);
     }
+
+    /**
+     * Removes every instance at once, each with an offline event to the open subscriptions, then
+     * stops as {@link #close()} does.
+     */
+    @Override
+    public CompletionStage<Void> drain() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            loop.execute(() -> {
+                for (Map.Entry<String, Map<String, Entry>> service : services.entrySet()) {
+                    String name = service.getKey();
+                    for (Map.Entry<String, Entry> e : service.getValue().entrySet()) {
+                        e.getValue().expiry.cancel(false);
+                        String addr = e.getKey();
+                        forEachSub(name, s -> s.listener.offline(name, addr));
+                    }
+                }
+                services.clear();
+                loop.shutdownNow();
+                done.complete(null);
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            done.complete(null); // already stopped
+        }
+        return done;
+    }
 }

@@ -10,6 +10,8 @@ import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.Subscription;
 import io.discoverd.backend.SubscriptionListener;
 import io.discoverd.backend.Validation;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -56,7 +58,14 @@ import org.slf4j.LoggerFactory;
  * in-memory deadline; a heartbeat moves it without a store write; at the deadline (never before, at
  * most a few ms after) the node is deleted with a versioned delete, so a refresh written by another
  * daemon that raced it wins. A refresh by another daemon moves the node's version, which the owner
- * sees through a data watch and treats as a heartbeat.
+ * sees through a data watch and treats as a heartbeat. A store outage does not count against
+ * deadlines; after a session expiry every instance still held is registered again (new
+ * {@code created}, PROTOCOL.md §6.4).
+ *
+ * <p>Restart: the session is recorded in the data directory ({@link SavedSession}) and resumed on
+ * start ({@link ResumingZookeeperFactory}); {@link #close()} leaves it open, and the nodes it still
+ * holds are adopted on the next start, with their {@code created} and latch participants.
+ * {@link #drain()} closes it.
  *
  * <p>Delivery: writes made through this daemon are applied to its views as they are acknowledged,
  * so its subscribers get every such change one by one; changes made through other daemons arrive as
@@ -87,8 +96,36 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private final Map<String, ServiceState> services = new HashMap<>();
     /** Futures that {@link #close()} must complete if nothing else does (see {@link #track}). */
     private final Set<CompletableFuture<?>> pendingFutures = ConcurrentHashMap.newKeySet();
+    private final Session session;
+    /**
+     * Completes once the instances and participants of a resumed session are adopted (at once when
+     * nothing is resumed); registrations of instances not owned yet wait for it, so that no new latch
+     * is mistaken for a leftover participant and no adopted instance is registered twice.
+     */
+    private final CompletableFuture<Void> adoption;
+    /** The session of the last connection; confined to the connection-state executor. */
+    private long currentSessionId;
+    /** When the connection was lost ({@link System#nanoTime()}); confined to the connection-state executor. */
+    private long disconnectedAtNanos;
+    /**
+     * The last outage (same session): its length and when it ended. Written (in that order) before
+     * {@link #connected} turns true, so an expiry check that sees the store back also sees the
+     * outage to credit first (see {@link #credit}).
+     */
+    private volatile long lastOutageNanos;
+    private volatile long lastOutageEndedAtNanos;
     private volatile boolean connected;
     private volatile boolean closed;
+
+    /**
+     * Where this daemon's session is recorded and how its handles close.
+     *
+     * @param factory the handle factory (resumes the recorded session once; can keep it open on close)
+     * @param dataDir the daemon's data directory (locked by the daemon)
+     * @param store   the store the session belongs to (see {@link SavedSession})
+     */
+    record Session(ResumingZookeeperFactory factory, Path dataDir, String store) {
+    }
 
     /** Per-service state; {@code refs} guarded by {@link #services}, the rest confined to {@code executor}. */
     private final class ServiceState {
@@ -142,7 +179,10 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     /** An instance whose nodes this daemon's session holds; confined to its service's executor. */
     private static final class Owned {
         final String addr;
+        /** Null for an instance adopted from a resumed session (LeaderLatch cannot adopt a node). */
         final LeaderLatch latch;
+        /** The latch participant node managed directly (adopted instances), or {@code null}. */
+        String participant;
         final long created;
         final long czxid;
         int version;
@@ -150,6 +190,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         int watchGeneration;
         Map<String, String> attrs;
         volatile long deadlineNanos;
+        /** The end ({@code lastOutageEndedAtNanos}) of the last outage added to the deadline. */
+        long creditedOutage;
         ScheduledFuture<?> expiry;
 
         Owned(String addr, LeaderLatch latch, long created, long czxid, int version, Map<String, String> attrs) {
@@ -163,7 +205,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     }
 
     ZooKeeperBackend(CuratorFramework client, String connectDescription, String root, Duration ttl,
-                     Duration connectionTimeout, EmbeddedZooKeeper embedded) {
+                     Duration connectionTimeout, EmbeddedZooKeeper embedded, Session session) {
         this.client = client;
         this.zk = new AsyncZk(client);
         this.connectDescription = connectDescription;
@@ -172,6 +214,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         this.ttl = ttl;
         this.connectionTimeout = connectionTimeout;
         this.embedded = embedded;
+        this.session = session;
+        this.adoption = session.factory().resumeSessionId() == 0
+                ? CompletableFuture.completedFuture(null) : new CompletableFuture<>();
         this.pool = Executors.newCachedThreadPool(new ThreadFactoryBuilder()
                 .setNameFormat("discoverd-zk-%d").setDaemon(true).build());
         this.timer = Executors.newSingleThreadScheduledExecutor(new ThreadFactoryBuilder()
@@ -216,14 +261,42 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         LOG.info("zookeeper {}: {}", connectDescription, state);
         switch (state) {
             case CONNECTED, RECONNECTED -> {
+                long sid = sessionId();
+                boolean newSession = sid != -1 && sid != currentSessionId;
+                long previous = currentSessionId;
+                if (newSession) {
+                    currentSessionId = sid;
+                    recordSession(sid);
+                }
+                if (disconnectedAtNanos != 0) {
+                    long now = System.nanoTime();
+                    lastOutageNanos = now - disconnectedAtNanos;
+                    lastOutageEndedAtNanos = now;
+                    disconnectedAtNanos = 0;
+                }
                 connected = true;
-                if (state == ConnectionState.RECONNECTED) {
+                if (newSession && sid == session.factory().resumeSessionId()) {
+                    LOG.info("zookeeper {}: resumed session 0x{}", connectDescription, Long.toHexString(sid));
+                    adoptResumedSession(sid);
+                } else if (!adoption.isDone()) {
+                    // The recorded session had expired: nothing of it is left to adopt.
+                    LOG.info("zookeeper {}: the recorded session could not be resumed; new session 0x{}",
+                            connectDescription, Long.toHexString(sid));
+                    adoption.complete(null);
+                }
+                boolean expired = newSession && previous != 0;
+                if (expired || state == ConnectionState.RECONNECTED) {
                     for (ServiceState s : allServices()) {
                         runOn(s, () -> {
-                            // A watch whose read failed while disconnected is missing: re-arm all.
-                            for (Owned o : List.copyOf(s.owned.values())) {
-                                o.watchGeneration++;
-                                watchOwned(s, o);
+                            if (expired) {
+                                registerAgain(s);
+                            } else {
+                                for (Owned o : List.copyOf(s.owned.values())) {
+                                    credit(o);
+                                    // A watch whose read failed while disconnected is missing: re-arm all.
+                                    o.watchGeneration++;
+                                    watchOwned(s, o);
+                                }
                             }
                             if (s.view != null) {
                                 resync(s, s.view);
@@ -232,22 +305,181 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                     }
                 }
             }
-            case SUSPENDED, READ_ONLY -> connected = false;
-            case LOST -> {
-                connected = false;
-                // The session is gone, and with it every node it held: forget what we owned. The
-                // next heartbeat of each instance registers it again, as a new instance.
-                for (ServiceState s : allServices()) {
-                    runOn(s, () -> {
-                        for (Owned o : List.copyOf(s.owned.values())) {
-                            forget(s, o);
-                        }
-                    });
+            case SUSPENDED, READ_ONLY, LOST -> {
+                // LOST: the session is gone (or presumed gone). What this daemon holds is kept: its
+                // heartbeats still succeed, and the instances are registered again in the next session.
+                if (connected || disconnectedAtNanos == 0) {
+                    disconnectedAtNanos = System.nanoTime();
                 }
+                connected = false;
             }
             default -> {
             }
         }
+    }
+
+    /**
+     * Nothing expires because the store was away: the last outage is added to the deadline, once.
+     * Runs on the instance's service executor.
+     */
+    private void credit(Owned o) {
+        long end = lastOutageEndedAtNanos;
+        if (o.creditedOutage != end) {
+            o.deadlineNanos += lastOutageNanos;
+            o.creditedOutage = end;
+        }
+    }
+
+    /** Records the session in the data directory, so that the next start resumes it. */
+    private void recordSession(long sid) {
+        try {
+            byte[] password = client.getZookeeperClient().getZooKeeper().getSessionPasswd();
+            new SavedSession(session.store(), sid, password).save(session.dataDir());
+        } catch (IOException e) {
+            LOG.warn("cannot record the zookeeper session in {}: {}; a restart will not resume it",
+                    session.dataDir(), e.toString());
+        } catch (Exception e) {
+            LOG.warn("cannot read the zookeeper session to record it: {}", e.toString());
+        }
+    }
+
+    /**
+     * After a session expiry: the store has dropped every node of the old session. Each instance
+     * this daemon still holds with a live deadline is registered again, with a new {@code created}
+     * (PROTOCOL.md §6.4: subscribers see it go offline and come online); the others are forgotten.
+     * Runs on the service's executor.
+     */
+    private void registerAgain(ServiceState s) {
+        long now = System.nanoTime();
+        for (Owned o : List.copyOf(s.owned.values())) {
+            s.applyDeleted(o.addr, o.czxid);
+            boolean live = o.deadlineNanos - now > 0;
+            if (live) {
+                retain(s);
+            }
+            forget(s, o);
+            if (live) {
+                String addr = o.addr;
+                Map<String, String> attrs = o.attrs;
+                s.serial(addr, () -> doRegister(s, addr, attrs, 0)).whenComplete((r, e) -> {
+                    release(s);
+                    if (e != null) {
+                        LOG.warn("{} {}: not registered again after the session expiry: {}", s.name, addr,
+                                asDiscovery(e).getMessage());
+                    } else {
+                        LOG.info("{} {}: registered again after the session expiry, created {}", s.name, addr,
+                                r.instance().created());
+                    }
+                });
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ resumed session
+
+    /** An instance node of a resumed session, as read at start. */
+    private record Found(String addr, Stat stat, StoredInstance stored) {
+    }
+
+    /**
+     * Adopts what a resumed session still holds: every instance node and latch participant whose
+     * {@code ephemeralOwner} is {@code sid}. Each instance gets a deadline now + TTL and keeps its
+     * {@code created}; its participant is kept and managed directly. Participants without an
+     * instance are deleted (they would stay forever and queue before every new latch). Completes
+     * {@link #adoption} in every case.
+     */
+    private void adoptResumedSession(long sid) {
+        CompletableFuture<Map<String, Map<Long, String>>> participants = ownedChildren(leadersRoot, sid)
+                .thenApply(found -> {
+                    Map<String, Map<Long, String>> byService = new HashMap<>();
+                    for (Map.Entry<String, List<Read>> e : found.entrySet()) {
+                        Map<Long, String> byCzxid = new HashMap<>();
+                        for (Read r : e.getValue()) {
+                            byCzxid.put(r.stat().getCzxid(), leadersRoot + "/" + e.getKey() + "/" + r.addr());
+                        }
+                        byService.put(e.getKey(), byCzxid);
+                    }
+                    return byService;
+                });
+        CompletableFuture<Map<String, List<Read>>> instances = ownedChildren(servicesRoot, sid);
+        CompletableFuture<Void> done = participants.thenCombine(instances, (parts, insts) -> {
+            List<CompletableFuture<Void>> steps = new ArrayList<>();
+            Set<String> names = new java.util.HashSet<>(parts.keySet());
+            names.addAll(insts.keySet());
+            for (String name : names) {
+                ServiceState s = acquire(name);
+                Map<Long, String> serviceParts = new HashMap<>(parts.getOrDefault(name, Map.of()));
+                List<Read> reads = insts.getOrDefault(name, List.of());
+                CompletableFuture<Void> step = CompletableFuture.runAsync(() -> {
+                    for (Read r : reads) {
+                        StoredInstance si = StoredInstance.parse(r.data());
+                        if (si == null || s.owned.containsKey(r.addr())) {
+                            continue;
+                        }
+                        Owned o = new Owned(r.addr(), null, si.created(), r.stat().getCzxid(), r.stat().getVersion(),
+                                si.attrs());
+                        o.participant = serviceParts.remove(si.created());
+                        adopt(s, o);
+                        LOG.info("{} {}: adopted from the resumed session, created {}", name, r.addr(), si.created());
+                    }
+                    for (String orphan : serviceParts.values()) {
+                        LOG.info("deleting the latch participant {} left without its instance", orphan);
+                        zk.delete(orphan, -1);
+                    }
+                }, s.executor);
+                step.whenComplete((x, e) -> release(s));
+                steps.add(step);
+            }
+            return CompletableFuture.allOf(steps.toArray(CompletableFuture[]::new));
+        }).thenCompose(x -> x);
+        done.orTimeout(connectionTimeout.toMillis() * 4, TimeUnit.MILLISECONDS).whenComplete((x, e) -> {
+            if (e != null) {
+                LOG.warn("zookeeper {}: adopting the resumed session's nodes failed: {}; instances not adopted are "
+                        + "registered again by their next heartbeat", connectDescription, String.valueOf(unwrap(e)));
+            }
+            adoption.complete(null);
+        });
+    }
+
+    /**
+     * The grandchildren of {@code root} ({@code root/<name>/<child>}) whose ephemeral owner is
+     * {@code sid}, with their stat and data, by name.
+     */
+    private CompletableFuture<Map<String, List<Read>>> ownedChildren(String root, long sid) {
+        return zk.getChildren(root).thenCompose(ev -> {
+            Code c = AsyncZk.code(ev);
+            if (c == Code.NONODE) {
+                return CompletableFuture.completedFuture(Map.<String, List<Read>>of());
+            }
+            if (c != Code.OK) {
+                throw new CompletionException(storeError(c, root));
+            }
+            Map<String, CompletableFuture<List<Read>>> perName = new HashMap<>();
+            for (String name : ev.getChildren()) {
+                String dir = root + "/" + name;
+                perName.put(name, zk.getChildren(dir).thenCompose(ch -> {
+                    if (AsyncZk.code(ch) != Code.OK) {
+                        return CompletableFuture.completedFuture(List.<Read>of());
+                    }
+                    List<CompletableFuture<Read>> reads = new ArrayList<>();
+                    for (String child : ch.getChildren()) {
+                        reads.add(zk.getData(dir + "/" + child).thenApply(d -> AsyncZk.code(d) == Code.OK
+                                && d.getStat().getEphemeralOwner() == sid ? new Read(child, d.getStat(), d.getData()) : null));
+                    }
+                    return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
+                            .thenApply(x -> reads.stream().map(CompletableFuture::join).filter(Objects::nonNull).toList());
+                }));
+            }
+            return CompletableFuture.allOf(perName.values().toArray(CompletableFuture[]::new)).thenApply(x -> {
+                Map<String, List<Read>> out = new HashMap<>();
+                perName.forEach((name, f) -> {
+                    if (!f.join().isEmpty()) {
+                        out.put(name, f.join());
+                    }
+                });
+                return out;
+            });
+        });
     }
 
     /**
@@ -338,7 +570,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         // Not Map.copyOf: a null value must not throw here; it is stored as JSON null.
         Map<String, String> copy = attrs == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(attrs));
         ServiceState s = acquire(name);
-        CompletableFuture<Registration> result = s.serial(addr, () -> doRegister(s, addr, copy, 0));
+        CompletableFuture<Registration> result = s.serial(addr, () -> adoption.isDone() || !connected
+                ? doRegister(s, addr, copy, 0)
+                : adoption.thenComposeAsync(v -> doRegister(s, addr, copy, 0), s.executor));
         result.whenComplete((r, e) -> release(s));
         return track(result.exceptionallyCompose(e -> CompletableFuture.failedFuture(asDiscovery(e))));
     }
@@ -403,11 +637,17 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }
         if (read.getStat().getEphemeralOwner() == sessionId() && !s.owned.containsKey(addr)) {
             // Our own session holds it but we lost track (e.g. a create retried after a connection
-            // loss answered NODEEXISTS): own it again so that its TTL is enforced. Its latch
-            // participant, if any, is not adopted (LeaderLatch cannot adopt a node).
-            adopt(s, new Owned(addr, null, stored.created(), read.getStat().getCzxid(), read.getStat().getVersion(),
-                    stored.attrs()));
-            return doRegister(s, addr, attrs, attempt + 1);
+            // loss answered NODEEXISTS): own it again so that its TTL is enforced, with its latch
+            // participant managed directly (LeaderLatch cannot adopt a node).
+            Stat stat = read.getStat();
+            return findParticipant(s, stored.created()).thenComposeAsync(participant -> {
+                if (!s.owned.containsKey(addr)) {
+                    Owned o = new Owned(addr, null, stored.created(), stat.getCzxid(), stat.getVersion(), stored.attrs());
+                    o.participant = participant;
+                    adopt(s, o);
+                }
+                return doRegister(s, addr, attrs, attempt + 1);
+            }, s.executor);
         }
         Outcome outcome = Objects.equals(stored.attrs(), attrs) ? Outcome.REFRESHED : Outcome.UPDATED;
         byte[] data = new StoredInstance(attrs, stored.created()).toBytes();
@@ -492,6 +732,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }
         s.owned.put(o.addr, o);
         o.deadlineNanos = System.nanoTime() + ttl.toNanos();
+        o.creditedOutage = lastOutageEndedAtNanos;
         scheduleExpiry(s, o);
         watchOwned(s, o);
     }
@@ -503,7 +744,18 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 o.expiry.cancel(false);
             }
             closeQuietly(o.latch);
+            if (o.participant != null && !closed) {
+                // Adopted: the participant is ours to delete (a stale one would never go away).
+                zk.delete(o.participant, -1);
+            }
             release(s);
+        }
+    }
+
+    /** Takes one more reference on a service already held. */
+    private void retain(ServiceState s) {
+        synchronized (services) {
+            s.refs++;
         }
     }
 
@@ -597,11 +849,14 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         if (closed || s.owned.get(o.addr) != o) {
             return CompletableFuture.completedFuture(null);
         }
+        // Read before crediting: an outage that ended before the store was seen back is then credited.
+        boolean up = connected;
+        credit(o);
         if (System.nanoTime() < o.deadlineNanos) {
             scheduleExpiry(s, o);
             return CompletableFuture.completedFuture(null);
         }
-        if (!connected) {
+        if (!up) {
             // Nothing expires because the store was away: retry once it is back.
             retryExpiry(s, o);
             return CompletableFuture.completedFuture(null);
@@ -677,17 +932,19 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 return CompletableFuture.<Void>failedFuture(storeError(code, path));
             }
             Stat stat = ev.getStat();
-            StoredInstance stored = StoredInstance.parse(ev.getData());
             return zk.delete(path, stat.getVersion()).thenComposeAsync(d -> switch (AsyncZk.code(d)) {
                 case OK -> {
                     s.applyDeleted(addr, stat.getCzxid());
                     Owned mine = s.owned.get(addr);
                     if (mine != null && mine.czxid == stat.getCzxid()) {
                         forget(s, mine);
-                        yield CompletableFuture.<Void>completedFuture(null);
                     }
-                    yield stored == null ? CompletableFuture.<Void>completedFuture(null)
-                            : deleteForeignParticipant(s, stored.created());
+                    // Another daemon's instance: its participant is left to that daemon, which
+                    // closes its latch when its watch sees the node go (or, if it is down, deletes
+                    // the participant when it resumes its session; if it never does, the session's
+                    // end removes it). Deleting it here could make the owner's LeaderLatch notice its
+                    // node missing and create a new one, resurrecting a participant for good.
+                    yield CompletableFuture.<Void>completedFuture(null);
                 }
                 case NONODE, BADVERSION -> doUnregister(s, addr, attempt + 1);
                 default -> CompletableFuture.<Void>failedFuture(storeError(AsyncZk.code(d), path));
@@ -695,30 +952,21 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }, s.executor);
     }
 
-    /**
-     * Deletes the latch participant of an instance held by another daemon: the one whose czxid is the
-     * instance's {@code created}. Best effort: the owner also closes its latch when it sees the
-     * instance node go.
-     */
-    private CompletableFuture<Void> deleteForeignParticipant(ServiceState s, long created) {
+    /** The path of the latch participant of {@code name} whose czxid is {@code created}, or {@code null}. */
+    private CompletableFuture<String> findParticipant(ServiceState s, long created) {
         return zk.getChildren(s.leaderPath).thenCompose(ev -> {
             if (AsyncZk.code(ev) != Code.OK) {
-                return CompletableFuture.<Void>completedFuture(null);
+                return CompletableFuture.completedFuture(null);
             }
-            List<CompletableFuture<?>> deletes = new ArrayList<>();
+            List<CompletableFuture<String>> checks = new ArrayList<>();
             for (String child : ev.getChildren()) {
                 String p = s.leaderPath + "/" + child;
-                deletes.add(zk.exists(p).thenCompose(x -> AsyncZk.code(x) == Code.OK && x.getStat() != null
-                        && x.getStat().getCzxid() == created
-                        ? zk.delete(p, -1) : CompletableFuture.completedFuture(null)));
+                checks.add(zk.exists(p).thenApply(x -> AsyncZk.code(x) == Code.OK && x.getStat() != null
+                        && x.getStat().getCzxid() == created ? p : null));
             }
-            return CompletableFuture.allOf(deletes.toArray(CompletableFuture[]::new));
-        }).handle((x, e) -> {
-            if (e != null) {
-                LOG.debug("deleting the latch participant {} of {}", created, s.name, e);
-            }
-            return null;
-        });
+            return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
+                    .thenApply(x -> checks.stream().map(CompletableFuture::join).filter(Objects::nonNull).findFirst().orElse(null));
+        }).exceptionally(e -> null);
     }
 
     // ------------------------------------------------------------------ subscribe
@@ -979,26 +1227,50 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     }
 
     /**
-     * Stops the backend and ends the session: the instances it holds go offline at once. A future
-     * "stop without closing the session" (daemon restart with session resumption) and "drain" split
-     * here: both stop timers and caches; only drain closes the session.
+     * Stops the backend for a daemon restart WITHOUT ending the session (ARCHITECTURE.md
+     * "Liveness"): the socket is closed without the {@code closeSession} request, so the instance and
+     * latch nodes stay in the store, owned by the session recorded in the data directory, and the
+     * next start resumes it and adopts them with their {@code created}. If no daemon resumes it, the
+     * store expires the session after the session timeout and its instances go offline then.
      *
      * <p>Every call still in flight (register, unregister, leader) completes with
      * {@code StoreUnavailable("... backend closed")}; open subscriptions get no further call, and
-     * closing their handles afterwards is harmless.
+     * closing their handles afterwards is harmless. Idempotent; once {@link #drain()} has run, does
+     * nothing more.
      */
     @Override
     public CompletionStage<Void> close() {
+        return stop(false);
+    }
+
+    /**
+     * Gives up everything this daemon holds at once: closes the session, so the store deletes every
+     * instance and latch node it owns at once (subscribers everywhere see them go offline), forgets
+     * the recorded session, then stops as {@link #close()} does (PROTOCOL.md §5.11, §6.4).
+     */
+    @Override
+    public CompletionStage<Void> drain() {
+        return stop(true);
+    }
+
+    private CompletionStage<Void> stop(boolean endSession) {
         if (closed) {
             return CompletableFuture.completedFuture(null);
         }
         closed = true;
         connected = false;
+        adoption.complete(null);
+        if (!endSession) {
+            session.factory().keepSessionOnClose();
+        }
         CompletableFuture<Void> done = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
-                stopTimersAndCaches();
+                stopTimersAndCaches(endSession);
                 client.close();
+                if (endSession) {
+                    SavedSession.delete(session.dataDir());
+                }
                 if (embedded != null) {
                     embedded.close();
                 }
@@ -1014,8 +1286,24 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         return done;
     }
 
-    /** First step of a stop: no timer, cache or view is left, and no caller is left waiting. */
-    private void stopTimersAndCaches() {
+    /**
+     * Stops the client without any close at all, as a killed process would (tests: SIGKILL). The
+     * session stays open in the store; timers, caches and latches are abandoned.
+     */
+    void abandon() {
+        closed = true;
+        connected = false;
+        session.factory().keepSessionOnClose();
+        timer.shutdownNow();
+        pool.shutdownNow();
+        client.close();
+    }
+
+    /**
+     * First step of a stop: no timer, cache or view is left, and no caller is left waiting; the
+     * latches are closed only when the session ends anyway ({@code closeLatches}).
+     */
+    private void stopTimersAndCaches(boolean closeLatches) {
         timer.shutdownNow();
         // Their timer tasks are cancelled and their store calls may never answer now.
         failPendingFutures();
@@ -1028,7 +1316,10 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                     if (o.expiry != null) {
                         o.expiry.cancel(false);
                     }
-                    closeQuietly(o.latch);
+                    // A restart keeps the latches' nodes (closing a latch deletes its node).
+                    if (closeLatches) {
+                        closeQuietly(o.latch);
+                    }
                 }
                 if (s.view != null) {
                     s.view.close();

@@ -42,7 +42,9 @@ public final class ZooKeeperBackendProvider implements DiscoveryBackendProvider 
      * Creates and starts the backend: starts the embedded server when configured (blocks the
      * start-up thread until it serves, typically under 1 s), then starts Curator without waiting
      * for the connection; until connected, writes fail fast with
-     * {@link io.discoverd.backend.DiscoveryException.StoreUnavailable}.
+     * {@link io.discoverd.backend.DiscoveryException.StoreUnavailable}. Resumes the session recorded
+     * in {@code <dataDir>/zookeeper-session.properties} by the previous run on the same store, and
+     * adopts the instances and latch participants it still holds (ARCHITECTURE.md "Liveness").
      *
      * @throws IllegalArgumentException when the section is invalid; the message names the field
      * @throws IllegalStateException    when the embedded server cannot start (e.g. its port is taken)
@@ -59,7 +61,11 @@ public final class ZooKeeperBackendProvider implements DiscoveryBackendProvider 
             description = "embedded " + hosts;
         }
         try {
+            String store = hosts + (cfg.embedded() || cfg.namespace() == null ? "" : "/" + cfg.namespace());
+            ResumingZookeeperFactory factory =
+                    new ResumingZookeeperFactory(SavedSession.load(context.dataDir(), store).orElse(null));
             CuratorFrameworkFactory.Builder b = CuratorFrameworkFactory.builder()
+                    .zookeeperFactory(factory)
                     .connectString(hosts)
                     .sessionTimeoutMs(Math.toIntExact(cfg.sessionTimeout().toMillis()))
                     .connectionTimeoutMs(Math.toIntExact(cfg.connectionTimeout().toMillis()))
@@ -73,7 +79,7 @@ public final class ZooKeeperBackendProvider implements DiscoveryBackendProvider 
             }
             CuratorFramework client = b.build();
             ZooKeeperBackend backend = new ZooKeeperBackend(client, description, cfg.root(), context.registrationTtl(),
-                    cfg.connectionTimeout(), embedded);
+                    cfg.connectionTimeout(), embedded, new ZooKeeperBackend.Session(factory, context.dataDir(), store));
             backend.start();
             return backend;
         } catch (RuntimeException e) {

@@ -33,13 +33,18 @@ class ZooKeeperBackendContractTest extends BackendContractTest {
         vertx.close().toCompletionStage().toCompletableFuture().join();
     }
 
-    @Override
-    protected DiscoveryBackend newBackend(Duration registrationTtl) {
-        return ZooKeeperTestSupport.connected(vertx, server.getConnectString(), registrationTtl, dataDir);
+    /** Each backend is a daemon with a data directory of its own (it records its session there). */
+    private static Path newDir() throws java.io.IOException {
+        return Files.createTempDirectory(dataDir, "daemon");
     }
 
     @Override
-    protected DiscoveryBackend newPeerBackend(Duration registrationTtl) {
-        return ZooKeeperTestSupport.connected(vertx, server.getConnectString(), registrationTtl, dataDir);
+    protected DiscoveryBackend newBackend(Duration registrationTtl) throws java.io.IOException {
+        return ZooKeeperTestSupport.connected(vertx, server.getConnectString(), registrationTtl, newDir());
+    }
+
+    @Override
+    protected DiscoveryBackend newPeerBackend(Duration registrationTtl) throws java.io.IOException {
+        return ZooKeeperTestSupport.connected(vertx, server.getConnectString(), registrationTtl, newDir());
     }
 }

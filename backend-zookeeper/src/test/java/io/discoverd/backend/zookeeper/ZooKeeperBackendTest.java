@@ -70,6 +70,15 @@ class ZooKeeperBackendTest {
         }
     }
 
+    /** A data directory of its own for each backend (one per daemon: each records its own session). */
+    private Path dir() {
+        try {
+            return java.nio.file.Files.createTempDirectory(dataDir, "daemon");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private TestingServer server() throws Exception {
         TestingServer s = new TestingServer(-1, true);
         closeables.add(s);
@@ -77,7 +86,7 @@ class ZooKeeperBackendTest {
     }
 
     private DiscoveryBackend backend(TestingServer s, Duration ttl) {
-        DiscoveryBackend b = connected(vertx, s.getConnectString(), ttl, dataDir);
+        DiscoveryBackend b = connected(vertx, s.getConnectString(), ttl, dir());
         backends.add(b);
         return b;
     }
@@ -140,7 +149,7 @@ class ZooKeeperBackendTest {
     }
 
     @Test
-    void unregisterThroughNonOwner_deletesNodeAndParticipant_ownerForgetsIt() throws Exception {
+    void unregisterThroughNonOwner_deletesTheNode_ownerForgetsItAndDeletesItsParticipant() throws Exception {
         TestingServer s = server();
         ZooKeeperBackend owner = (ZooKeeperBackend) backend(s, Duration.ofSeconds(30));
         DiscoveryBackend other = backend(s, Duration.ofSeconds(30));
@@ -191,7 +200,7 @@ class ZooKeeperBackendTest {
         closeables.add(s);
         String connect = "127.0.0.1:" + port;
         DiscoveryBackend b = ZooKeeperTestSupport.create(vertx,
-                new JsonObject().put("connect", connect).put("connectionTimeout", "2s"), Duration.ofSeconds(30), dataDir);
+                new JsonObject().put("connect", connect).put("connectionTimeout", "2s"), Duration.ofSeconds(30), dir());
         backends.add(b);
         assertFalse(b.isConnected());
         long t0 = System.nanoTime();
@@ -226,7 +235,7 @@ class ZooKeeperBackendTest {
     void storeStopped_newSubscribeGetsSentinelThenStoreUnavailable_leaderFailsFast_attachedSubscriptionResumes() throws Exception {
         TestingServer s = server();
         DiscoveryBackend b = ZooKeeperTestSupport.create(vertx, new JsonObject().put("connect", s.getConnectString())
-                .put("connectionTimeout", "2s").put("sessionTimeout", "10s"), Duration.ofSeconds(30), dataDir);
+                .put("connectionTimeout", "2s").put("sessionTimeout", "10s"), Duration.ofSeconds(30), dir());
         backends.add(b);
         waitFor(TIMEOUT, "connected", b::isConnected);
         await(b.register("down", "d:1", null));
@@ -293,7 +302,7 @@ class ZooKeeperBackendTest {
     @Test
     void close_answersRegistersInFlight_andLateSubscriptionCloseIsHarmless() throws Exception {
         TestingServer s = server();
-        DiscoveryBackend b = connected(vertx, s.getConnectString(), Duration.ofSeconds(30), dataDir);
+        DiscoveryBackend b = connected(vertx, s.getConnectString(), Duration.ofSeconds(30), dir());
         RecordingListener l = new RecordingListener();
         io.discoverd.backend.Subscription sub = b.subscribe("bye", l);
         l.awaitCurrent(TIMEOUT);
@@ -357,20 +366,20 @@ class ZooKeeperBackendTest {
     void subscription_resynchronisesAfterSessionLoss_emittingOnlyDifferences() throws Exception {
         TestingServer s = server();
         DiscoveryBackend watcher = backend(s, Duration.ofSeconds(30));
-        DiscoveryBackend owner = connected(vertx, s.getConnectString(), Duration.ofSeconds(30), dataDir);
+        DiscoveryBackend owner = connected(vertx, s.getConnectString(), Duration.ofSeconds(30), dir());
         await(owner.register("rs", "gone:1", null));
         await(watcher.register("rs", "stays:1", null));
         RecordingListener l = new RecordingListener();
         watcher.subscribe("rs", l);
         assertEquals(2, l.awaitCurrent(TIMEOUT).size());
-        // The owner's session ends: its instance vanishes from the store; the watcher converges.
-        await(owner.close());
+        // The owner is drained, so its session ends: its instance vanishes from the store; the watcher converges.
+        await(owner.drain());
         l.awaitOffline(TIMEOUT, "gone:1");
         assertTrue(l.live().stream().noneMatch(e -> "stays:1".equals(e.addr())), l.live().toString());
     }
 
     @Test
-    void sessionExpiry_ownInstancesGoOfflineAndComeBackAsNew_subscriptionResynchronises() throws Exception {
+    void sessionExpiry_ownInstancesAreRegisteredAgainAsNew_subscribersConverge() throws Exception {
         TestingServer s = server();
         ZooKeeperBackend b = (ZooKeeperBackend) backend(s, Duration.ofSeconds(30));
         DiscoveryBackend peer = backend(s, Duration.ofSeconds(30));
@@ -381,15 +390,24 @@ class ZooKeeperBackendTest {
         assertEquals(2, l.awaitCurrent(TIMEOUT).size());
 
         expireSession(b, s.getConnectString());
-        // The store deleted the session's nodes; the subscription resynchronises instead of going silent.
+        // The store deleted the session's nodes; the daemon registers what it still holds again, by
+        // itself, as a new instance (PROTOCOL.md §6.4): offline, then online with a larger created.
         l.awaitOffline(Duration.ofSeconds(15), "mine:1");
+        RecordingListener.Event again = l.awaitLive(Duration.ofSeconds(15), "mine:1 back",
+                e -> "mine:1".equals(e.addr()) && e.kind() == RecordingListener.Kind.ONLINE);
+        assertTrue(again.created() > theirs.instance().created(), again.toString());
+        assertEquals(Map.of("a", "1"), again.attrs());
         waitFor(Duration.ofSeconds(15), "reconnected", b::isConnected);
         Registration back = await(b.register("exp", "mine:1", Map.of("a", "1")));
-        assertEquals(Outcome.CREATED, back.outcome(), "the store lost it: it comes back as a new instance");
-        assertTrue(back.instance().created() > theirs.instance().created());
-        l.awaitLive(TIMEOUT, "mine:1 back", e -> "mine:1".equals(e.addr()) && e.created() == back.instance().created());
+        assertEquals(Outcome.REFRESHED, back.outcome(), "registered again already: the heartbeat refreshes it");
+        assertEquals(again.created(), back.instance().created());
         assertTrue(l.live().stream().noneMatch(e -> "theirs:1".equals(e.addr())), "no event for the untouched instance: " + l.live());
         assertEquals(theirs.instance(), await(b.leader("exp")).orElseThrow());
+        // A subscriber on another daemon converges to the same state.
+        RecordingListener other = new RecordingListener();
+        peer.subscribe("exp", other);
+        assertEquals(java.util.Set.of(theirs.instance().created(), back.instance().created()),
+                other.awaitCurrent(TIMEOUT).stream().map(RecordingListener.Event::created).collect(java.util.stream.Collectors.toSet()));
         assertNotEquals(mine.instance().created(), back.instance().created());
     }
 
@@ -412,7 +430,7 @@ class ZooKeeperBackendTest {
     @Test
     void chrootInConnectString_isUsedAsNamespace() throws Exception {
         TestingServer s = server();
-        DiscoveryBackend b = connected(vertx, s.getConnectString() + "/tenant-a", Duration.ofSeconds(30), dataDir);
+        DiscoveryBackend b = connected(vertx, s.getConnectString() + "/tenant-a", Duration.ofSeconds(30), dir());
         backends.add(b);
         await(b.register("web", "c:1", null));
         CuratorFramework raw = rawClient(s.getConnectString());
@@ -425,7 +443,7 @@ class ZooKeeperBackendTest {
         TestingServer s = server();
         DiscoveryBackend b = ZooKeeperTestSupport.create(vertx, new JsonObject().put("connect", s.getConnectString())
                 .put("root", "/authed").put("auth", new JsonObject().put("scheme", "digest").put("user", "u").put("password", "p")),
-                Duration.ofSeconds(30), dataDir);
+                Duration.ofSeconds(30), dir());
         backends.add(b);
         waitFor(TIMEOUT, "connected", b::isConnected);
         assertEquals(Outcome.CREATED, await(b.register("web", "a:1", null)).outcome());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.discoverd.backend.DiscoveryBackend;
+import io.discoverd.backend.Registration;
 import io.discoverd.backend.DiscoveryBackendProvider;
 import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.contract.RecordingListener;
@@ -95,15 +96,23 @@ class ZooKeeperProviderTest {
     }
 
     @Test
-    void embedded_servesOnLoopback_keepsDataDirTidy_andStopsOnClose() throws Exception {
+    void embedded_servesOnLoopback_keepsDataDirTidy_stopsOnClose_andKeepsInstancesAcrossARestart() throws Exception {
         int port = ZooKeeperTestSupport.freePort();
         JsonObject cfg = new JsonObject().put("embedded", new JsonObject().put("port", port));
+        long created = 0;
         for (int boot = 0; boot < 2; boot++) {
             DiscoveryBackend b = ZooKeeperTestSupport.create(vertx, cfg, Duration.ofSeconds(30), dataDir);
             try {
                 ZooKeeperTestSupport.waitFor(Duration.ofSeconds(10), "connected", b::isConnected);
                 assertTrue(b.describe().contains("127.0.0.1:" + port), b.describe());
-                assertEquals(Outcome.CREATED, b.register("web", "e:1", null).toCompletableFuture().get(10, TimeUnit.SECONDS).outcome());
+                // The second boot resumes the session of the first (the embedded server keeps it): same instance.
+                Registration r = b.register("web", "e:1", null).toCompletableFuture().get(10, TimeUnit.SECONDS);
+                assertEquals(boot == 0 ? Outcome.CREATED : Outcome.REFRESHED, r.outcome());
+                if (boot == 0) {
+                    created = r.instance().created();
+                } else {
+                    assertEquals(created, r.instance().created(), "created survives the restart");
+                }
                 RecordingListener l = new RecordingListener();
                 b.subscribe("web", l);
                 assertEquals(1, l.awaitCurrent(Duration.ofSeconds(10)).size());

@@ -2,6 +2,8 @@ package io.discoverd.server.http;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,6 +16,9 @@ import io.discoverd.protocol.gob.GobValues;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -175,7 +180,7 @@ class FrontDoorTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"GET /other HTTP/1.0\r\n\r\n", "CONNECT /other HTTP/1.0\r\n\r\n",
-        "CONNECT /_goRPC_/x HTTP/1.0\r\n\r\n", "POST /drain HTTP/1.0\r\n\r\n", "POST /health HTTP/1.0\r\n\r\n"})
+        "CONNECT /_goRPC_/x HTTP/1.0\r\n\r\n", "POST /drain/x HTTP/1.0\r\n\r\n", "POST /health HTTP/1.0\r\n\r\n"})
     void anyOtherPath_is404AndClosed(String request) throws Exception {
         assertPlainAnswer(plainRequest(request), "HTTP/1.0 404 Not Found", "text/plain; charset=utf-8",
                 "404 page not found\n");
@@ -209,6 +214,41 @@ class FrontDoorTest {
         try (WireClient ok = WireClient.rpc(daemon.port(), true)) {
             ok.write(JSON_NOPE);
             assertEquals(NOPE_ANSWER, ok.readLine());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"GET /drain HTTP/1.0\r\n\r\n", "PUT /drain HTTP/1.1\r\nHost: x\r\n\r\n"})
+    void drain_withAnotherMethod_is405AndTheDaemonKeepsRunning(String request) throws Exception {
+        assertPlainAnswer(plainRequest(request), "HTTP/1.0 405 Method Not Allowed", "text/plain; charset=utf-8",
+                "405 must POST\n");
+        assertTrue(plainRequest("GET /health HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 200 OK\r\n"));
+    }
+
+    @Test
+    void drain_fromLoopback_answers200_takesEveryInstanceOffline_andStopsTheDaemon() throws Exception {
+        daemon.backend().register("web", "10.0.0.1:80", null).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        daemon.backend().register("db", "10.0.0.2:5432", null).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        io.discoverd.backend.contract.RecordingListener web = new io.discoverd.backend.contract.RecordingListener();
+        daemon.backend().subscribe("web", web);
+        assertEquals(1, web.awaitCurrent(Duration.ofSeconds(5)).size());
+
+        String response = plainRequest("POST /drain?now=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
+        assertPlainAnswer(response, "HTTP/1.0 200 OK", "application/json", "{\"status\":\"draining\"}\n");
+        web.awaitOffline(Duration.ofSeconds(5), "10.0.0.1:80");
+        CompletableFuture<Void> stopped = CompletableFuture.runAsync(daemon.daemon::awaitClosed);
+        stopped.get(15, TimeUnit.SECONDS);
+        assertThrows(java.io.IOException.class, () -> new WireClient(daemon.port()).close(), "no longer listening");
+    }
+
+    @Test
+    void isLoopback_acceptsOnlyLoopbackLiterals() {
+        for (String yes : List.of("127.0.0.1", "127.1.2.3", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1")) {
+            assertTrue(FrontDoor.isLoopback(yes), yes);
+        }
+        for (String no : java.util.Arrays.asList("10.0.0.1", "192.168.1.1", "::2", "fe80::1", "localhost", "", null,
+                "example.com")) {
+            assertFalse(FrontDoor.isLoopback(no), String.valueOf(no));
         }
     }
 }
