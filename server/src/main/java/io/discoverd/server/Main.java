@@ -60,7 +60,6 @@ public final class Main implements Callable<Integer> {
             daemon = Daemon.start(cfg);
         } catch (DaemonStartException e) {
             log.error("discoverd cannot start: {}", e.getMessage());
-            System.err.println("discoverd: " + e.getMessage());
             return e.exitCode();
         }
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "discoverd-shutdown"));

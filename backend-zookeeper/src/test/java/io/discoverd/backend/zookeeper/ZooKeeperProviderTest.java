@@ -67,7 +67,7 @@ class ZooKeeperProviderTest {
     void config_valuesAndChroot() {
         ZooKeeperConfig c = ZooKeeperConfig.parse(new JsonObject().put("connect", "zk1:2181,zk2:2181/prod/dd/")
                 .put("embedded", new JsonObject().put("port", 3181)).put("root", "/x").put("sessionTimeout", "20s")
-                .put("connectionTimeout", 1500));
+                .put("connectionTimeout", "1500ms"));
         assertEquals("zk1:2181,zk2:2181", c.hosts());
         assertEquals("prod/dd", c.namespace());
         assertEquals(3181, c.embeddedPort());

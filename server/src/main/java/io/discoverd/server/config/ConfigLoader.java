@@ -98,7 +98,9 @@ public final class ConfigLoader {
         try {
             return build((ObjectNode) root, bindOverride, env, backendNames);
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(source + ": " + e.getMessage(), e);
+            // A flag's error names the flag, not the file, which may be fine.
+            String where = e.getMessage() != null && e.getMessage().startsWith("--") ? "" : source + ": ";
+            throw new ConfigException(where + e.getMessage(), e);
         }
     }
 

@@ -113,17 +113,18 @@ class ConfigLoaderTest {
         assertMessageNames("backend", "backend: etcd\n");
         assertMessageNames("memory", "backend: memory\nmemory: 3\n");
         assertMessageNames("dataDir", "dataDir: \"\"\n");
-        assertMessageNames("--bind", null);
+        assertMessageNames("registrationTtl", "registrationTtl: 10\n");
+    }
+
+    @Test
+    void invalidBindFlag_isBlamedOnTheFlag_notOnTheFile() {
+        var e = assertThrows(ConfigException.class,
+                () -> ConfigLoader.parse("", "test.yaml", "nope", Map.of(), BACKENDS));
+        assertTrue(e.getMessage().startsWith("--bind:"), e.getMessage());
     }
 
     private static void assertMessageNames(String field, String yaml) {
-        var e = assertThrows(ConfigException.class, () -> {
-            if (yaml == null) {
-                ConfigLoader.parse("", "test.yaml", "nope", Map.of(), BACKENDS);
-            } else {
-                parse(yaml);
-            }
-        });
+        var e = assertThrows(ConfigException.class, () -> parse(yaml));
         assertTrue(e.getMessage().startsWith("test.yaml: " + field + ":"), e.getMessage());
     }
 
