@@ -35,6 +35,16 @@ public final class ZooKeeperStore implements AutoCloseable {
                 + "  sessionTimeout: 15s\n";
     }
 
+    /** Stops the server, keeping its port and data for {@link #restart()} (a store outage). */
+    public void stop() throws IOException {
+        server.stop();
+    }
+
+    /** Starts the server again on the same port with the same data (sessions survive a short outage). */
+    public void restart() throws Exception {
+        server.restart();
+    }
+
     @Override
     public void close() throws IOException {
         server.close();
