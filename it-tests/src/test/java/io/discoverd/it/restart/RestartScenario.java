@@ -119,6 +119,73 @@ final class RestartScenario {
     }
 
     /**
+     * The second half of PROTOCOL.md §8 #48: every daemon restarted at once. Go clients heartbeat
+     * two instances through A and one through B; watchers subscribe through each; A is stopped by
+     * SIGTERM and B by SIGKILL, both stay away for longer than the TTL, and both start again on their
+     * addresses with their data directories. Expected: both watchers resubscribe and get the same
+     * instances with the same {@code Created}, no live update at either (also once the session
+     * timeout has passed since the restart), no heartbeat refused, the same leader, and a new
+     * registration gets a larger {@code Created} than any before.
+     */
+    static void runAll(RestartableDaemon a, RestartableDaemon b, String name) throws Exception {
+        try (GoProcess viaA = GoProcess.heartbeat(a.address(), name, PORTS[0], PORTS[1]);
+                GoProcess viaB = GoProcess.heartbeat(b.address(), name, PORTS[2]);
+                GoProcess watchA = GoProcess.watch(a.address(), name);
+                GoProcess watchB = GoProcess.watch(b.address(), name)) {
+            Views.awaitOkRounds(viaA, 0, 1, WAIT);
+            Views.awaitOkRounds(viaB, 0, 1, WAIT);
+            Map<String, Long> before = Views.awaitView(watchA, v -> v.size() == PORTS.length, WAIT, "the three instances");
+            assertEquals(before, Views.awaitView(watchB, v -> v.size() == PORTS.length, WAIT, "the three instances"));
+            String leaderBefore = Views.leader(a.port(), name);
+            assertEquals(leaderBefore, Views.leader(b.port(), name));
+
+            int markA = watchA.mark();
+            int markB = watchB.mark();
+            int exitA = a.stop(false);
+            b.stop(true);
+            int markViaA = viaA.mark();
+            int markViaB = viaB.mark();
+            String firstRunA = a.current().output();
+            String firstRunB = b.current().output();
+            // both stay away longer than one TTL (a deliberate outage, not a wait for a condition)
+            Thread.sleep(DOWNTIME.toMillis());
+            a.startAgain();
+            b.startAgain();
+            long restartedAt = System.nanoTime();
+            Supplier<String> why = () -> "\n--- A before the restart (SIGTERM, exit " + exitA + ")\n" + tail(firstRunA)
+                    + "\n--- B before the restart (SIGKILL)\n" + tail(firstRunB) + "\n--- A after\n" + tail(a.current().output())
+                    + "\n--- B after\n" + tail(b.current().output()) + "\n--- heartbeats via A\n" + viaA.describe()
+                    + "\n--- heartbeats via B\n" + viaB.describe() + "\n--- watcher on A\n" + watchA.describe()
+                    + "\n--- watcher on B\n" + watchB.describe();
+
+            for (GoProcess w : List.of(watchA, watchB)) {
+                w.await(w == watchA ? markA : markB, e -> e.path("ev").asText().equals("sentinel"), WAIT, "sentinel of the resubscription");
+                assertEquals(before, Views.view(w), () -> "snapshot after the restart differs" + why.get());
+            }
+            Views.awaitOkRounds(viaA, markViaA, 7, WAIT);
+            Views.awaitOkRounds(viaB, markViaB, 7, WAIT);
+            long until = restartedAt + SESSION_TIMEOUT.plusSeconds(2).toNanos();
+            while (System.nanoTime() < until) {
+                Views.awaitOkRounds(viaA, viaA.mark(), 1, WAIT);
+            }
+            assertEquals(List.of(), Views.eventsOf(viaA, "register-error", 0), () -> "a heartbeat was refused" + why.get());
+            assertEquals(List.of(), Views.eventsOf(viaB, "register-error", 0), () -> "a heartbeat was refused" + why.get());
+            assertEquals(List.of(), Views.liveUpdates(watchA, markA), () -> "A's subscriber got updates" + why.get());
+            assertEquals(List.of(), Views.liveUpdates(watchB, markB), () -> "B's subscriber got updates" + why.get());
+            assertEquals(leaderBefore, Views.leader(a.port(), name), why);
+            assertEquals(leaderBefore, Views.leader(b.port(), name), why);
+            assertEquals(before, Views.snapshot(a.port(), name), why);
+            assertEquals(before, Views.snapshot(b.port(), name), why);
+            try (JsonRpcClient c = JsonRpcClient.connect(b.port())) {
+                String added = c.register(name, ":7999", null);
+                Map<String, Long> after = Views.snapshot(a.port(), name);
+                assertTrue(after.get(added) > Collections.max(before.values()), () -> "new Created not larger: " + after + why.get());
+                c.unregister(name, ":7999");
+            }
+        }
+    }
+
+    /**
      * Agent.Leader, retried for a while: a daemon whose store was inside the restarted daemon
      * answers "store unavailable" until it has reconnected.
      */

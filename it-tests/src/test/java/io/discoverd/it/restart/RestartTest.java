@@ -59,4 +59,18 @@ class RestartTest {
     void restartAfterSigkill() throws Exception {
         restart("sigkill", true);
     }
+
+    @Test
+    @DisplayName("issue 3 restart, #48: all daemons restarted at once (A by SIGTERM, B by SIGKILL) while clients heartbeat through each: "
+            + "no offline update, same instances and Created in both new snapshots, same leader, later registrations get a larger Created")
+    void restartAllDaemons() throws Exception {
+        Path workA = tmp.resolve("all-a");
+        Path workB = tmp.resolve("all-b");
+        try (RestartableDaemon a = RestartableDaemon.start(workA,
+                port -> store.daemonConfig(workA.resolve("data"), "registrationTtl: " + RestartScenario.TTL));
+                RestartableDaemon b2 = RestartableDaemon.start(workB,
+                        port -> store.daemonConfig(workB.resolve("data"), "registrationTtl: " + RestartScenario.TTL))) {
+            RestartScenario.runAll(a, b2, "restart-all");
+        }
+    }
 }
