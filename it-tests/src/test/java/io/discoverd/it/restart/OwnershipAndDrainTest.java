@@ -112,7 +112,7 @@ class OwnershipAndDrainTest {
     }
 
     @Test
-    @DisplayName("issue 3: Unregister through B of an instance owned by A removes it for good: one offline update at subscribers of both, "
+    @DisplayName("issue 3, §5.9: Unregister through B of an instance owned by A removes it for good: one offline update at subscribers of both, "
             + "still gone past 2×TTL, and A keeps no leader-latch participant for it")
     void unregisterThroughTheNonOwnerRemovesItForGood() throws Exception {
         String name = "unreg";
@@ -164,7 +164,7 @@ class OwnershipAndDrainTest {
     }
 
     @Test
-    @DisplayName("issue 3, §6.4: draining the owning daemon (bin/discoverd drain --bind, exit 0; the daemon exits 0) takes only its own "
+    @DisplayName("issue 3, §5.11, §6.4: draining the owning daemon (bin/discoverd drain --bind, exit 0; the daemon exits 0) takes only its own "
             + "instances offline, at once; those whose heartbeats now reach B come back there with a new, larger Created")
     void drainTakesOnlyTheOwnersInstancesDown() throws Exception {
         String name = "drain";
