@@ -7,9 +7,12 @@
 //
 //	gobclient replay -addr 127.0.0.1:PORT -file testdata/wire/gob-register.txt [-renumber] [-onewrite] [-clean=false]
 //	gobclient <scenario> -addr 127.0.0.1:PORT [-addr2 127.0.0.1:PORT2] [-ttl 2s] [-prefix NAME]
+//	gobclient heartbeat -addr 127.0.0.1:PORT -name NAME -ports 7001,7002 [-interval 1s] [-redial 200ms] [-for 0]
+//	gobclient watch -addr 127.0.0.1:PORT -name NAME [-redial 200ms] [-for 0]
 //	gobclient list
 //
-// Each subcommand prints "PASS <name> [#items]" and exits 0, or prints "FAIL <name>: reason"
+// heartbeat and watch run until killed and print one JSON object per line (longrun.go); every
+// other subcommand prints "PASS <name> [#items]" and exits 0, or prints "FAIL <name>: reason"
 // and exits 1 (2 for usage errors).
 package main
 
@@ -47,6 +50,11 @@ func main() {
 	clean := fs.Bool("clean", true, "replay: unregister the capture's names first")
 	ttl := fs.Duration("ttl", 0, "the daemon's registrationTtl (for #36, #37, #40, #47)")
 	prefix := fs.String("prefix", fmt.Sprintf("gob%d-%d", os.Getpid(), time.Now().UnixNano()%1e6), "service name prefix")
+	name := fs.String("name", "", "heartbeat, watch: the service name (exact, no prefix)")
+	ports := fs.String("ports", "", "heartbeat: the instances, as ports of :PORT addresses, e.g. 7001,7002")
+	interval := fs.Duration("interval", time.Second, "heartbeat: the heartbeat period")
+	redial := fs.Duration("redial", 200*time.Millisecond, "heartbeat, watch: pause between dial attempts")
+	runFor := fs.Duration("for", 0, "heartbeat, watch: how long to run (0: until killed)")
 	fs.Parse(os.Args[2:])
 
 	if cmd == "list" {
@@ -59,6 +67,20 @@ func main() {
 	if *addr == "" {
 		fmt.Fprintln(os.Stderr, "missing -addr")
 		os.Exit(2)
+	}
+	if cmd == "heartbeat" || cmd == "watch" {
+		ps, err := parsePorts(*ports)
+		if err != nil || *name == "" || (cmd == "heartbeat" && len(ps) == 0) {
+			fmt.Fprintln(os.Stderr, "heartbeat needs -name and -ports; watch needs -name")
+			os.Exit(2)
+		}
+		o := LongRunOptions{Addr: *addr, Name: *name, Ports: ps, Interval: *interval, Redial: *redial, For: *runFor}
+		if cmd == "heartbeat" {
+			runHeartbeat(o)
+		} else {
+			runWatch(o)
+		}
+		return
 	}
 	if cmd == "replay" {
 		if *file == "" {
