@@ -17,9 +17,10 @@ import picocli.CommandLine.Option;
  *
  * <p>Subcommand {@code drain} ({@link DrainCommand}) asks a running daemon on this host to drain.
  *
- * <p>Exit status: 0 after a normal stop or a drain ({@code POST /drain}), 2 for invalid flags or configuration (the message names
- * the field), 1 when the daemon cannot start for another reason (a locked data directory, a port in
- * use).
+ * <p>Exit status: 0 after a drain ({@code POST /drain}); 143 after a stop by SIGTERM and 130 after
+ * Ctrl-C (the JVM's own status for a signal, after the shutdown hook has stopped the daemon); 2 for
+ * invalid flags or configuration (the message names the field); 1 when the daemon cannot start for
+ * another reason (a locked data directory, a port in use).
  */
 @Command(name = "discoverd", mixinStandardHelpOptions = true, version = "discoverd 0.1.0",
         description = "Service discovery daemon speaking the discoverd v1 wire protocol.",
