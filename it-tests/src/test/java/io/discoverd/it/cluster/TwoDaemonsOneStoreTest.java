@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.ZooKeeperStore;
-import io.discoverd.it.json.JsonRpcClient;
 import io.discoverd.it.json.JsonRpcClient.Msg;
-import io.discoverd.it.json.StoreAndDaemon;
+import io.discoverd.it.json.JsonRpcClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;

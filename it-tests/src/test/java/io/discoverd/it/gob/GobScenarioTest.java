@@ -3,7 +3,7 @@ package io.discoverd.it.gob;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.discoverd.it.DaemonProcess;
-import io.discoverd.it.ZooKeeperStore;
+import io.discoverd.it.StoreAndDaemon;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
@@ -24,22 +24,19 @@ class GobScenarioTest {
 
     @TempDir
     static Path tmp;
-    private static ZooKeeperStore store;
+    private static StoreAndDaemon env;
     private static DaemonProcess daemon;
 
     @BeforeAll
     static void startDaemon() throws Exception {
-        store = new ZooKeeperStore();
-        daemon = DaemonProcess.start(tmp.resolve("daemon"), store.daemonConfig(tmp.resolve("data"), ""));
+        env = StoreAndDaemon.start(tmp, "");
+        daemon = env.daemon();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (store != null) {
-            store.close();
+        if (env != null) {
+            env.close();
         }
     }
 

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.http.GobWire;
 import io.discoverd.it.http.RawConnection;
 import io.discoverd.it.json.JsonRpcClient;
-import io.discoverd.it.json.StoreAndDaemon;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

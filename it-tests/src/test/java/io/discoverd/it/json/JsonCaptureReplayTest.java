@@ -6,11 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.http.RawConnection;
 import io.discoverd.it.json.JsonRpcClient.Msg;
-import io.discoverd.protocol.testing.WireCapture;
 import io.discoverd.protocol.testing.WireCapture.Direction;
 import io.discoverd.protocol.testing.WireCapture.Message;
+import io.discoverd.protocol.testing.WireCapture;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.json.JsonRpcClient.Msg;
 import java.nio.file.Path;
 import java.time.Duration;

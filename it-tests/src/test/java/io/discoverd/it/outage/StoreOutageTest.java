@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.discoverd.it.json.JsonRpcClient;
+import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.json.JsonRpcClient.Msg;
-import io.discoverd.it.json.StoreAndDaemon;
+import io.discoverd.it.json.JsonRpcClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.http.RawConnection;
-import io.discoverd.it.json.JsonRpcClient;
 import io.discoverd.it.json.JsonRpcClient.Msg;
-import io.discoverd.it.json.StoreAndDaemon;
+import io.discoverd.it.json.JsonRpcClient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.http.GobWire;
 import io.discoverd.it.http.RawConnection;
 import io.discoverd.it.json.JsonRpcClient;
-import io.discoverd.it.json.StoreAndDaemon;
 import io.discoverd.protocol.testing.WireCapture;
 import java.io.ByteArrayOutputStream;
 import java.net.SocketException;

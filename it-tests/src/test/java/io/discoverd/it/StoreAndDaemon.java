@@ -1,7 +1,5 @@
-package io.discoverd.it.json;
+package io.discoverd.it;
 
-import io.discoverd.it.DaemonProcess;
-import io.discoverd.it.ZooKeeperStore;
 import java.io.IOException;
 import java.nio.file.Path;
 
