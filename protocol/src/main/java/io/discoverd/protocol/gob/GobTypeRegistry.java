@@ -120,29 +120,23 @@ public final class GobTypeRegistry {
     }
 
     private static WireType readWireType(GobReader r) throws GobException {
-        WireType result = null;
-        int field = -1;
-        while (r.remaining() > 0) {
-            long delta = r.readUint();
-            if (delta == 0) {
-                break;
-            }
-            field = nextField(field, delta, 7);
-            if (result != null) {
+        WireType[] result = {null};
+        readFields(r, 7, field -> {
+            if (result[0] != null) {
                 throw new GobException("gob: type definition with more than one kind");
             }
-            result = switch (field) {
+            result[0] = switch (field) {
                 case 0 -> readArrayType(r);
                 case 1 -> readSliceType(r);
                 case 2 -> readStructType(r);
                 case 3 -> readMapType(r);
                 default -> readMarshalerType(r, WireType.MarshalerT.Kind.values()[field - 4]);
             };
-        }
-        if (result == null) {
+        });
+        if (result[0] == null) {
             throw new GobException("gob: empty type definition");
         }
-        return result;
+        return result[0];
     }
 
     private static int nextField(int field, long delta, int numFields) throws GobException {
@@ -152,83 +146,88 @@ public final class GobTypeRegistry {
         return (int) (field + delta);
     }
 
+    /** Reads one present field of a definition struct, given its number. */
+    @FunctionalInterface
+    private interface FieldReader {
+        void read(int field) throws GobException;
+    }
+
+    /**
+     * Walks one struct value of a type definition (§3.4): hands each present field's number to
+     * {@code reader}, which reads the field's value, until the struct's terminator or the message's end.
+     */
+    private static void readFields(GobReader r, int numFields, FieldReader reader) throws GobException {
+        int field = -1;
+        while (r.remaining() > 0) {
+            long delta = r.readUint();
+            if (delta == 0) {
+                return;
+            }
+            field = nextField(field, delta, numFields);
+            reader.read(field);
+        }
+    }
+
     /** A CommonType value: [name, id]. */
     private record Common(String name, int id) {
+        static final Common NONE = new Common("", 0);
+    }
+
+    /** The fields read so far of one definition struct; each kind uses its own. */
+    private static final class Parts {
+        Common common = Common.NONE;
+        String name = "";
+        int id;
+        int elem;
+        int key;
+        long len;
+        List<WireType.Field> fields = List.of();
     }
 
     private static Common readCommon(GobReader r) throws GobException {
-        String name = "";
-        int id = 0;
-        int field = -1;
-        while (r.remaining() > 0) {
-            long delta = r.readUint();
-            if (delta == 0) {
-                break;
-            }
-            field = nextField(field, delta, 2);
+        Parts p = new Parts();
+        readFields(r, 2, field -> {
             if (field == 0) {
-                name = r.readString();
+                p.name = r.readString();
             } else {
-                id = r.readSmallInt();
+                p.id = r.readSmallInt();
             }
-        }
-        return new Common(name, id);
+        });
+        return new Common(p.name, p.id);
     }
 
     private static WireType readArrayType(GobReader r) throws GobException {
-        Common c = new Common("", 0);
-        int elem = 0;
-        long len = 0;
-        int field = -1;
-        while (r.remaining() > 0) {
-            long delta = r.readUint();
-            if (delta == 0) {
-                break;
-            }
-            field = nextField(field, delta, 3);
+        Parts p = new Parts();
+        readFields(r, 3, field -> {
             switch (field) {
-                case 0 -> c = readCommon(r);
-                case 1 -> elem = r.readSmallInt();
-                default -> len = r.readInt();
+                case 0 -> p.common = readCommon(r);
+                case 1 -> p.elem = r.readSmallInt();
+                default -> p.len = r.readInt();
             }
+        });
+        if (p.len < 0 || p.len > Integer.MAX_VALUE) {
+            throw new GobException("gob: bad array length " + p.len);
         }
-        if (len < 0 || len > Integer.MAX_VALUE) {
-            throw new GobException("gob: bad array length " + len);
-        }
-        return new WireType.ArrayT(c.name(), c.id(), elem, (int) len);
+        return new WireType.ArrayT(p.common.name(), p.common.id(), p.elem, (int) p.len);
     }
 
     private static WireType readSliceType(GobReader r) throws GobException {
-        Common c = new Common("", 0);
-        int elem = 0;
-        int field = -1;
-        while (r.remaining() > 0) {
-            long delta = r.readUint();
-            if (delta == 0) {
-                break;
-            }
-            field = nextField(field, delta, 2);
+        Parts p = new Parts();
+        readFields(r, 2, field -> {
             if (field == 0) {
-                c = readCommon(r);
+                p.common = readCommon(r);
             } else {
-                elem = r.readSmallInt();
+                p.elem = r.readSmallInt();
             }
-        }
-        return new WireType.SliceT(c.name(), c.id(), elem);
+        });
+        return new WireType.SliceT(p.common.name(), p.common.id(), p.elem);
     }
 
     private static WireType readStructType(GobReader r) throws GobException {
-        Common c = new Common("", 0);
-        List<WireType.Field> fields = List.of();
-        int field = -1;
-        while (r.remaining() > 0) {
-            long delta = r.readUint();
-            if (delta == 0) {
-                break;
-            }
-            field = nextField(field, delta, 2);
+        Parts p = new Parts();
+        readFields(r, 2, field -> {
             if (field == 0) {
-                c = readCommon(r);
+                p.common = readCommon(r);
             } else {
                 int n = r.readCount();
                 List<WireType.Field> list = new ArrayList<>(Math.min(n, 64));
@@ -236,44 +235,28 @@ public final class GobTypeRegistry {
                     Common f = readCommon(r); // fieldType has CommonType's shape: Name, Id
                     list.add(new WireType.Field(f.name(), f.id()));
                 }
-                fields = list;
+                p.fields = list;
             }
-        }
-        return new WireType.StructT(c.name(), c.id(), fields);
+        });
+        return new WireType.StructT(p.common.name(), p.common.id(), p.fields);
     }
 
     private static WireType readMapType(GobReader r) throws GobException {
-        Common c = new Common("", 0);
-        int key = 0;
-        int elem = 0;
-        int field = -1;
-        while (r.remaining() > 0) {
-            long delta = r.readUint();
-            if (delta == 0) {
-                break;
-            }
-            field = nextField(field, delta, 3);
+        Parts p = new Parts();
+        readFields(r, 3, field -> {
             switch (field) {
-                case 0 -> c = readCommon(r);
-                case 1 -> key = r.readSmallInt();
-                default -> elem = r.readSmallInt();
+                case 0 -> p.common = readCommon(r);
+                case 1 -> p.key = r.readSmallInt();
+                default -> p.elem = r.readSmallInt();
             }
-        }
-        return new WireType.MapT(c.name(), c.id(), key, elem);
+        });
+        return new WireType.MapT(p.common.name(), p.common.id(), p.key, p.elem);
     }
 
     private static WireType readMarshalerType(GobReader r, WireType.MarshalerT.Kind kind) throws GobException {
-        Common c = new Common("", 0);
-        int field = -1;
-        while (r.remaining() > 0) {
-            long delta = r.readUint();
-            if (delta == 0) {
-                break;
-            }
-            field = nextField(field, delta, 1);
-            c = readCommon(r);
-        }
-        return new WireType.MarshalerT(kind, c.name(), c.id());
+        Parts p = new Parts();
+        readFields(r, 1, field -> p.common = readCommon(r));
+        return new WireType.MarshalerT(kind, p.common.name(), p.common.id());
     }
 
     /**
