@@ -16,7 +16,6 @@ import io.discoverd.backend.DiscoveryException;
 import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.contract.RecordingListener;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -28,47 +27,16 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
-import org.apache.curator.retry.RetryOneTime;
 import org.apache.curator.test.TestingServer;
 import org.apache.zookeeper.data.Stat;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** ZooKeeper-specific behaviour beyond the contract suite: store layout, latches, outages, subscriptions across a restart. */
-class ZooKeeperBackendTest {
-
-    private static final Duration TIMEOUT = Duration.ofSeconds(10);
-    private static Vertx vertx;
+class ZooKeeperBackendTest extends ZooKeeperTestBase {
 
     @TempDir
     Path dataDir;
-
-    private final List<DiscoveryBackend> backends = new ArrayList<>();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-
-    @BeforeAll
-    static void startVertx() {
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopVertx() {
-        vertx.close().toCompletionStage().toCompletableFuture().join();
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (DiscoveryBackend b : backends) {
-            b.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
-        for (AutoCloseable c : closeables) {
-            c.close();
-        }
-    }
 
     /** A data directory of its own for each backend (one per daemon: each records its own session). */
     private Path dir() {
@@ -79,27 +47,10 @@ class ZooKeeperBackendTest {
         }
     }
 
-    private TestingServer server() throws Exception {
-        TestingServer s = new TestingServer(-1, true);
-        closeables.add(s);
-        return s;
-    }
-
     private DiscoveryBackend backend(TestingServer s, Duration ttl) {
         DiscoveryBackend b = connected(vertx, s.getConnectString(), ttl, dir());
         backends.add(b);
         return b;
-    }
-
-    private CuratorFramework rawClient(String connect) {
-        CuratorFramework c = CuratorFrameworkFactory.newClient(connect, new RetryOneTime(100));
-        c.start();
-        closeables.add(c);
-        return c;
-    }
-
-    private static <T> T await(java.util.concurrent.CompletionStage<T> st) throws Exception {
-        return st.toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private static Throwable failure(java.util.concurrent.CompletionStage<?> st, Duration within) throws Exception {

@@ -10,24 +10,16 @@ import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.contract.RecordingListener;
 import io.discoverd.backend.contract.RecordingListener.Kind;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
-import org.apache.curator.retry.RetryOneTime;
 import org.apache.curator.test.TestingServer;
 import org.apache.zookeeper.data.Stat;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,43 +29,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Restarts and faults of the ZooKeeper backend (ARCHITECTURE.md "Liveness", PROTOCOL.md §5.6,
  * §6.4): session resumption across a stop or a kill, drain, and a store outage longer than the TTL.
  */
-class ZooKeeperRestartTest {
+class ZooKeeperRestartTest extends ZooKeeperTestBase {
 
-    private static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final Duration TTL = Duration.ofMillis(1500);
-    private static Vertx vertx;
 
     @TempDir
     Path tmp;
-
-    private final List<DiscoveryBackend> backends = new ArrayList<>();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-
-    @BeforeAll
-    static void startVertx() {
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopVertx() {
-        vertx.close().toCompletionStage().toCompletableFuture().join();
-    }
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (DiscoveryBackend b : backends) {
-            b.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
-        for (AutoCloseable c : closeables) {
-            c.close();
-        }
-    }
-
-    private TestingServer server() throws Exception {
-        TestingServer s = new TestingServer(-1, true);
-        closeables.add(s);
-        return s;
-    }
 
     /** A daemon on {@code dataDir} with the short {@link #TTL}: a backend through the provider, connected. */
     private ZooKeeperBackend daemon(TestingServer s, Path dataDir) {
@@ -95,17 +56,6 @@ class ZooKeeperRestartTest {
 
     private Path dir(String name) throws Exception {
         return Files.createDirectories(tmp.resolve(name));
-    }
-
-    private CuratorFramework rawClient(String connect) {
-        CuratorFramework c = CuratorFrameworkFactory.newClient(connect, new RetryOneTime(100));
-        c.start();
-        closeables.add(c);
-        return c;
-    }
-
-    private static <T> T await(CompletionStage<T> st) throws Exception {
-        return st.toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private static long sessionOf(ZooKeeperBackend b) throws Exception {

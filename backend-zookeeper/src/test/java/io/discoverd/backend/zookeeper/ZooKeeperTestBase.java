@@ -1,0 +1,71 @@
+package io.discoverd.backend.zookeeper;
+
+import io.discoverd.backend.DiscoveryBackend;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryOneTime;
+import org.apache.curator.test.TestingServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * What the ZooKeeper tests that run several backends ("daemons") share: one Vert.x for the class,
+ * and everything a test starts (backends, servers, raw clients) closed after it.
+ */
+abstract class ZooKeeperTestBase {
+
+    static final Duration TIMEOUT = Duration.ofSeconds(10);
+    static Vertx vertx;
+
+    /** Backends a test started, closed after it (a plain stop, as on SIGTERM). */
+    final List<DiscoveryBackend> backends = new ArrayList<>();
+    /** Servers and clients a test started, closed after its backends. */
+    final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @BeforeAll
+    static void startVertx() {
+        vertx = Vertx.vertx();
+    }
+
+    @AfterAll
+    static void stopVertx() {
+        vertx.close().toCompletionStage().toCompletableFuture().join();
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (DiscoveryBackend b : backends) {
+            b.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+        for (AutoCloseable c : closeables) {
+            c.close();
+        }
+    }
+
+    /** A ZooKeeper server on a loopback ephemeral port, closed after the test. */
+    TestingServer server() throws Exception {
+        TestingServer s = new TestingServer(-1, true);
+        closeables.add(s);
+        return s;
+    }
+
+    /** A plain Curator client for reading the store directly, closed after the test. */
+    CuratorFramework rawClient(String connect) {
+        CuratorFramework c = CuratorFrameworkFactory.newClient(connect, new RetryOneTime(100));
+        c.start();
+        closeables.add(c);
+        return c;
+    }
+
+    /** The stage's value within {@link #TIMEOUT}. */
+    static <T> T await(CompletionStage<T> st) throws Exception {
+        return st.toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+}
