@@ -15,6 +15,20 @@ public class DiscoveryException extends RuntimeException {
         super(message, cause);
     }
 
+    /**
+     * The failure behind the wrappers that futures add ({@link java.util.concurrent.CompletionException},
+     * {@link java.util.concurrent.ExecutionException}): what a failed {@code CompletionStage} of a
+     * backend really failed with. Never {@code null} for a non-null argument.
+     */
+    public static Throwable rootCause(Throwable failure) {
+        Throwable t = failure;
+        while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+                && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
     /** {@code discoverd: invalid Name} (PROTOCOL.md §5.2). */
     public static final class InvalidName extends DiscoveryException {
         private static final long serialVersionUID = 1L;

@@ -41,7 +41,6 @@ public final class Daemon implements AutoCloseable {
     /** How long each step of {@link #close} may take. */
     private static final Duration STOP_STEP_TIMEOUT = Duration.ofSeconds(5);
 
-    private final DaemonConfig config;
     private final DataDirLock lock;
     private final Vertx vertx;
     private final DiscoveryBackend backend;
@@ -51,9 +50,8 @@ public final class Daemon implements AutoCloseable {
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
 
-    private Daemon(DaemonConfig config, DataDirLock lock, Vertx vertx, DiscoveryBackend backend,
+    private Daemon(DataDirLock lock, Vertx vertx, DiscoveryBackend backend,
                    String deployment, Set<NetSocket> connections, int port) {
-        this.config = config;
         this.lock = lock;
         this.vertx = vertx;
         this.backend = backend;
@@ -124,7 +122,7 @@ public final class Daemon implements AutoCloseable {
                 Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
                 throw new DaemonStartException("cannot listen on " + config.bind() + ": " + cause, 1, cause);
             }
-            Daemon daemon = new Daemon(config, lock, vertx, backend, deployment, connections, port);
+            Daemon daemon = new Daemon(lock, vertx, backend, deployment, connections, port);
             self.set(daemon);
             log.info("discoverd listening on {}:{} (backend {}: {}, data {}, externalIp {})",
                     config.bind().listenHost(), port, config.backend(), backend.describe(),
@@ -141,11 +139,6 @@ public final class Daemon implements AutoCloseable {
             lock.close();
             throw e;
         }
-    }
-
-    /** The configuration the daemon runs with. */
-    public DaemonConfig config() {
-        return config;
     }
 
     /** The port actually bound (differs from the configured one when that is 0). */

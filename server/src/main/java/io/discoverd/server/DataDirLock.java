@@ -20,12 +20,10 @@ public final class DataDirLock implements AutoCloseable {
     /** Name of the lock file inside the data directory. */
     public static final String LOCK_FILE = "discoverd.lock";
 
-    private final Path dir;
     private final FileChannel channel;
     private final FileLock lock;
 
-    private DataDirLock(Path dir, FileChannel channel, FileLock lock) {
-        this.dir = dir;
+    private DataDirLock(FileChannel channel, FileLock lock) {
         this.channel = channel;
         this.lock = lock;
     }
@@ -62,12 +60,7 @@ public final class DataDirLock implements AutoCloseable {
                     + " is in use by another discoverd (lock file " + LOCK_FILE
                     + "); give each daemon its own dataDir or --bind port", 1, null);
         }
-        return new DataDirLock(dir, channel, lock);
-    }
-
-    /** The locked directory. */
-    public Path dir() {
-        return dir;
+        return new DataDirLock(channel, lock);
     }
 
     /** Releases the lock. */

@@ -24,10 +24,6 @@ final class AsyncZk {
         this.client = client;
     }
 
-    CuratorFramework client() {
-        return client;
-    }
-
     /** The result code of an event. */
     static KeeperException.Code code(CuratorEvent e) {
         return KeeperException.Code.get(e.getResultCode());

@@ -109,10 +109,6 @@ final class EmbeddedZooKeeper implements AutoCloseable {
         return "127.0.0.1:" + port;
     }
 
-    int port() {
-        return port;
-    }
-
     /** Stops the server (blocks briefly). Idempotent. */
     @Override
     public void close() {

@@ -435,7 +435,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         done.orTimeout(connectionTimeout.toMillis() * 4, TimeUnit.MILLISECONDS).whenComplete((x, e) -> {
             if (e != null) {
                 LOG.warn("zookeeper {}: adopting the resumed session's nodes failed: {}; instances not adopted are "
-                        + "registered again by their next heartbeat", connectDescription, String.valueOf(unwrap(e)));
+                        + "registered again by their next heartbeat", connectDescription, String.valueOf(DiscoveryException.rootCause(e)));
             }
             adoption.complete(null);
         });
@@ -542,15 +542,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         return unavailable(code + " on " + path);
     }
 
-    private static Throwable unwrap(Throwable t) {
-        while (t instanceof CompletionException && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
-    }
-
     private DiscoveryException asDiscovery(Throwable t) {
-        Throwable u = unwrap(t);
+        Throwable u = DiscoveryException.rootCause(t);
         return u instanceof DiscoveryException d ? d : unavailable(String.valueOf(u));
     }
 
@@ -606,8 +599,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 case BADVERSION -> refreshOwned(s, o).thenCompose(v -> doRegister(s, addr, attrs, attempt + 1));
                 case NONODE -> {
                     // Removed meanwhile (unregistered through another daemon): register it anew.
-                    s.applyDeleted(addr, o.czxid);
-                    forget(s, o);
+                    gone(s, o);
                     yield doRegister(s, addr, attrs, attempt + 1);
                 }
                 default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(ev), path));
@@ -727,9 +719,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     /** Takes ownership: a service reference, a deadline, and a data watch for writes by other daemons. */
     private void adopt(ServiceState s, Owned o) {
-        synchronized (services) {
-            s.refs++;
-        }
+        retain(s);
         s.owned.put(o.addr, o);
         o.deadlineNanos = System.nanoTime() + ttl.toNanos();
         o.creditedOutage = lastOutageEndedAtNanos;
@@ -750,6 +740,25 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             }
             release(s);
         }
+    }
+
+    /** An owned instance's node is gone from the store: the view drops it and this daemon forgets it. */
+    private void gone(ServiceState s, Owned o) {
+        s.applyDeleted(o.addr, o.czxid);
+        forget(s, o);
+    }
+
+    /**
+     * Another daemon wrote an owned instance's node (its Register is a heartbeat for us, ARCHITECTURE.md
+     * "Liveness"): take the new version and attrs, and reset the deadline.
+     */
+    private void acceptForeignWrite(Owned o, Stat stat, byte[] data) {
+        o.version = stat.getVersion();
+        StoredInstance si = StoredInstance.parse(data);
+        if (si != null) {
+            o.attrs = si.attrs();
+        }
+        o.deadlineNanos = System.nanoTime() + ttl.toNanos();
     }
 
     /** Takes one more reference on a service already held. */
@@ -797,16 +806,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             Code code = AsyncZk.code(ev);
             if (code == Code.NONODE || (code == Code.OK && ev.getStat().getCzxid() != o.czxid)) {
                 // Unregistered through another daemon: forget it (the participant goes with the latch).
-                s.applyDeleted(o.addr, o.czxid);
-                forget(s, o);
+                gone(s, o);
             } else if (code == Code.OK && ev.getStat().getVersion() != o.version) {
-                // Written by another daemon: its Register is a heartbeat for us.
-                StoredInstance si = StoredInstance.parse(ev.getData());
-                o.version = ev.getStat().getVersion();
-                if (si != null) {
-                    o.attrs = si.attrs();
-                }
-                o.deadlineNanos = System.nanoTime() + ttl.toNanos();
+                acceptForeignWrite(o, ev.getStat(), ev.getData());
             }
         }, s.executor);
     }
@@ -815,15 +817,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private CompletableFuture<Void> refreshOwned(ServiceState s, Owned o) {
         return zk.getData(s.path(o.addr)).thenAcceptAsync(ev -> {
             if (AsyncZk.code(ev) == Code.OK && ev.getStat().getCzxid() == o.czxid) {
-                o.version = ev.getStat().getVersion();
-                StoredInstance si = StoredInstance.parse(ev.getData());
-                if (si != null) {
-                    o.attrs = si.attrs();
-                }
-                o.deadlineNanos = System.nanoTime() + ttl.toNanos();
+                acceptForeignWrite(o, ev.getStat(), ev.getData());
             } else if (AsyncZk.code(ev) == Code.NONODE || AsyncZk.code(ev) == Code.OK) {
-                s.applyDeleted(o.addr, o.czxid);
-                forget(s, o);
+                gone(s, o);
             }
         }, s.executor);
     }
@@ -864,14 +860,11 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         String path = s.path(o.addr);
         return zk.delete(path, o.version).thenComposeAsync(ev -> {
             switch (AsyncZk.code(ev)) {
-                case OK -> {
-                    LOG.debug("expired {}", path);
-                    s.applyDeleted(o.addr, o.czxid);
-                    forget(s, o);
-                }
-                case NONODE -> {
-                    s.applyDeleted(o.addr, o.czxid);
-                    forget(s, o);
+                case OK, NONODE -> {
+                    if (AsyncZk.code(ev) == Code.OK) {
+                        LOG.info("expired {} {} (no Register for {} ms)", s.name, o.addr, ttl.toMillis());
+                    }
+                    gone(s, o);
                 }
                 case BADVERSION -> {
                     // A refresh through another daemon raced the expiry and wins.
@@ -923,8 +916,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             Owned o = s.owned.get(addr);
             if (code == Code.NONODE || (code == Code.OK && ev.getStat() == null)) {
                 if (o != null) {
-                    s.applyDeleted(addr, o.czxid);
-                    forget(s, o);
+                    gone(s, o);
                 }
                 return CompletableFuture.<Void>failedFuture(new DiscoveryException.InstanceNotFound(path));
             }
@@ -1040,7 +1032,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 } else if (System.nanoTime() >= deadlineNanos) {
                     giveUp(v, sub, "no snapshot within " + connectionTimeout.toMillis() + " ms: " + asDiscovery(e).getMessage());
                 } else {
-                    LOG.debug("snapshot of {} not readable yet ({}); retrying", s.name, unwrap(e).toString());
+                    LOG.debug("snapshot of {} not readable yet ({}); retrying", s.name, DiscoveryException.rootCause(e).toString());
                     schedule(() -> runOn(s, () -> attachAfterBarrier(s, v, sub, deadlineNanos)), RETRY_MS, TimeUnit.MILLISECONDS);
                 }
                 return;

@@ -70,9 +70,7 @@ public final class Handshake {
      * @param path   the request target as sent
      */
     public static Route route(String method, String path) {
-        int q = path.indexOf('?');
-        String p = q >= 0 ? path.substring(0, q) : path;
-        if (!RPC_PATH.equals(p)) {
+        if (!RPC_PATH.equals(HttpRequestHead.withoutQuery(path))) {
             return Route.NOT_FOUND;
         }
         return "CONNECT".equals(method) ? Route.CONNECT_RPC : Route.METHOD_NOT_ALLOWED;

@@ -38,4 +38,15 @@ public record HttpRequestHead(String method, String path, String version,
     public String header(String name) {
         return headers.get(name.toLowerCase(Locale.ROOT));
     }
+
+    /** The request path without its query string, as requests are routed (PROTOCOL.md §1.3). */
+    public String pathWithoutQuery() {
+        return withoutQuery(path);
+    }
+
+    /** {@code target} cut at its first {@code ?}. */
+    static String withoutQuery(String target) {
+        int q = target.indexOf('?');
+        return q >= 0 ? target.substring(0, q) : target;
+    }
 }

@@ -133,7 +133,7 @@ public final class FrontDoor implements Handler<NetSocket> {
             case CONNECT_RPC -> upgrade(socket, head);
             case METHOD_NOT_ALLOWED -> answer(socket, Handshake.methodNotAllowed());
             case NOT_FOUND -> {
-                if (DRAIN_PATH.equals(pathOf(head))) {
+                if (DRAIN_PATH.equals(head.pathWithoutQuery())) {
                     drain(socket, head);
                 } else {
                     answer(socket, plainHttp(head));
@@ -197,16 +197,11 @@ public final class FrontDoor implements Handler<NetSocket> {
 
     /** The daemon's own plain-HTTP paths (PROTOCOL.md §5.11) other than {@code /drain}. */
     private byte[] plainHttp(HttpRequestHead head) {
-        String path = pathOf(head);
+        String path = head.pathWithoutQuery();
         if ("GET".equals(head.method()) && Health.PATH.equals(path)) {
             return Health.response(backendName, backend);
         }
         return Handshake.notFound();
-    }
-
-    private static String pathOf(HttpRequestHead head) {
-        int q = head.path().indexOf('?');
-        return q >= 0 ? head.path().substring(0, q) : head.path();
     }
 
     private void upgrade(NetSocket socket, HttpRequestHead head) {

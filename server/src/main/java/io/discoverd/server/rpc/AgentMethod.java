@@ -17,15 +17,11 @@ public enum AgentMethod {
     /** The only service (PROTOCOL.md Appendix A). */
     public static final String SERVICE = "Agent";
 
+    /** The method's part of {@code ServiceMethod}, e.g. {@code Register}. */
     private final String wireName;
 
     AgentMethod(String wireName) {
         this.wireName = wireName;
-    }
-
-    /** The method's part of {@code ServiceMethod}, e.g. {@code Register}. */
-    public String wireName() {
-        return wireName;
     }
 
     /**

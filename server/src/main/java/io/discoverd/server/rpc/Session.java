@@ -20,9 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -327,10 +325,7 @@ public final class Session {
 
     /** The wire text of a failed call: a {@link DiscoveryException}'s message, else an internal error. */
     static String errorText(Throwable failure) {
-        Throwable t = failure;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
+        Throwable t = DiscoveryException.rootCause(failure);
         if (t instanceof DiscoveryException && t.getMessage() != null && !t.getMessage().isEmpty()) {
             return t.getMessage();
         }
