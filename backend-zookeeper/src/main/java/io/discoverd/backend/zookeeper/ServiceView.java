@@ -1,5 +1,6 @@
 package io.discoverd.backend.zookeeper;
 
+import io.discoverd.backend.GuardedSubscription;
 import io.discoverd.backend.Instance;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -66,8 +67,8 @@ final class ServiceView {
     /** Logical clock of deletions: bumped by each tombstone written. */
     private long tick;
     private boolean pruneQueued;
-    private final List<ZkSubscription> attached = new ArrayList<>();
-    private final List<ZkSubscription> pending = new ArrayList<>();
+    private final List<GuardedSubscription> attached = new ArrayList<>();
+    private final List<GuardedSubscription> pending = new ArrayList<>();
     private boolean closed;
 
     ServiceView(String name, String servicePath, CuratorFramework client, Executor executor) {
@@ -145,7 +146,7 @@ final class ServiceView {
         }
         if (old == null || old.created() != e.created() || !Objects.equals(old.attrs(), e.attrs())) {
             Instance instance = new Instance(name, addr, e.attrs(), e.created());
-            for (ZkSubscription s : List.copyOf(attached)) {
+            for (GuardedSubscription s : List.copyOf(attached)) {
                 s.online(instance);
             }
         }
@@ -164,7 +165,7 @@ final class ServiceView {
         Entry old = entries.get(addr);
         if (old != null && old.czxid() <= czxid) {
             entries.remove(addr);
-            for (ZkSubscription s : List.copyOf(attached)) {
+            for (GuardedSubscription s : List.copyOf(attached)) {
                 s.offline(name, addr);
             }
         }
@@ -230,7 +231,7 @@ final class ServiceView {
     }
 
     /** Registers a subscription waiting for its barrier (it keeps the view open). */
-    void addPending(ZkSubscription s) {
+    void addPending(GuardedSubscription s) {
         pending.add(s);
     }
 
@@ -238,7 +239,7 @@ final class ServiceView {
      * Snapshot and attach, in one step on the view's executor: the subscription gets the current
      * entries, then {@code current()}, then every later change (no gap, no duplicate).
      */
-    void attach(ZkSubscription s) {
+    void attach(GuardedSubscription s) {
         if (closed || !pending.remove(s)) {
             return;
         }
@@ -250,12 +251,12 @@ final class ServiceView {
     }
 
     /** Removes a subscription still waiting for its barrier; returns whether it was waiting. */
-    boolean removePending(ZkSubscription s) {
+    boolean removePending(GuardedSubscription s) {
         return pending.remove(s);
     }
 
     /** Removes a subscription; returns whether the view has no subscription left. */
-    boolean detach(ZkSubscription s) {
+    boolean detach(GuardedSubscription s) {
         attached.remove(s);
         pending.remove(s);
         return attached.isEmpty() && pending.isEmpty();

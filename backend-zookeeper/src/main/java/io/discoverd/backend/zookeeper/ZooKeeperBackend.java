@@ -7,6 +7,7 @@ import io.discoverd.backend.DiscoveryException;
 import io.discoverd.backend.Instance;
 import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
+import io.discoverd.backend.GuardedSubscription;
 import io.discoverd.backend.Subscription;
 import io.discoverd.backend.SubscriptionListener;
 import io.discoverd.backend.Validation;
@@ -976,17 +977,17 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     public Subscription subscribe(String name, SubscriptionListener listener) {
         Objects.requireNonNull(listener, "listener");
         if (!Validation.isValidSegment(name)) {
-            ZkSubscription sub = new ZkSubscription(String.valueOf(name), listener, x -> { });
+            GuardedSubscription sub = new GuardedSubscription(String.valueOf(name), listener, x -> { });
             CompletableFuture.runAsync(sub::current);
             return sub;
         }
         if (closed) {
-            ZkSubscription sub = new ZkSubscription(name, listener, x -> { });
+            GuardedSubscription sub = new GuardedSubscription(name, listener, x -> { });
             CompletableFuture.runAsync(() -> sub.fail(unavailable("backend closed")));
             return sub;
         }
         ServiceState s = acquire(name);
-        ZkSubscription sub = new ZkSubscription(name, listener, x -> {
+        GuardedSubscription sub = new GuardedSubscription(name, listener, x -> {
             if (!closed) { // after close() the views are gone and the pool is shut down
                 runOn(s, () -> detach(s, x));
             }
@@ -1014,14 +1015,14 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     }
 
     /** Fails a subscription still waiting for its barrier; runs on the service's executor. */
-    private void giveUp(ServiceView v, ZkSubscription sub, String why) {
+    private void giveUp(ServiceView v, GuardedSubscription sub, String why) {
         if (v.removePending(sub)) {
             LOG.info("subscription to {} failed: {}", sub.name(), why);
             sub.fail(unavailable(why));
         }
     }
 
-    private void attachAfterBarrier(ServiceState s, ServiceView v, ZkSubscription sub, long deadlineNanos) {
+    private void attachAfterBarrier(ServiceState s, ServiceView v, GuardedSubscription sub, long deadlineNanos) {
         barrier(s, v).whenCompleteAsync((x, e) -> {
             if (sub.isClosed() || v.isClosed() || closed) {
                 return;
@@ -1041,7 +1042,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }, s.executor);
     }
 
-    private void detach(ServiceState s, ZkSubscription sub) {
+    private void detach(ServiceState s, GuardedSubscription sub) {
         ServiceView v = s.view;
         if (v != null && v.detach(sub)) {
             v.close();

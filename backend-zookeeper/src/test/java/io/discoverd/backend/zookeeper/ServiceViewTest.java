@@ -1,5 +1,6 @@
 package io.discoverd.backend.zookeeper;
 
+import io.discoverd.backend.GuardedSubscription;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.common.util.concurrent.MoreExecutors;
@@ -47,7 +48,7 @@ class ServiceViewTest {
         executor = MoreExecutors.newSequentialExecutor(pool);
         view = on(() -> new ServiceView("v", "/discoverd/services/v", client, executor));
         listener = new RecordingListener();
-        ZkSubscription sub = new ZkSubscription("v", listener, x -> { });
+        GuardedSubscription sub = new GuardedSubscription("v", listener, x -> { });
         on(() -> {
             view.addPending(sub);
             view.attach(sub);

@@ -1,16 +1,14 @@
-package io.discoverd.backend.zookeeper;
+package io.discoverd.backend;
 
-import io.discoverd.backend.DiscoveryException;
-import io.discoverd.backend.Instance;
-import io.discoverd.backend.Subscription;
-import io.discoverd.backend.SubscriptionListener;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One subscriber's handle and its guarded listener.
+ * One subscriber's handle and its guarded listener, for backends to hand out from
+ * {@link DiscoveryBackend#subscribe}: it enforces {@link SubscriptionListener}'s rules (one
+ * {@code current()}, nothing after {@code close()} returns or after {@code failed}).
  *
  * <p>Delivery holds no lock across a listener call: a call first moves the state OPEN → DELIVERING
  * with a compare-and-set and back afterwards; {@link #close()} sets CLOSED unconditionally. So
@@ -22,43 +20,53 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe.
  */
-final class ZkSubscription implements Subscription {
+public final class GuardedSubscription implements Subscription {
 
-    private static final Logger LOG = LoggerFactory.getLogger(ZkSubscription.class);
+    private static final Logger LOG = LoggerFactory.getLogger(GuardedSubscription.class);
     private static final int OPEN = 0;
     private static final int DELIVERING = 1;
     private static final int CLOSED = 2;
 
     private final String name;
     private final SubscriptionListener listener;
-    private final Consumer<ZkSubscription> onClose;
+    private final Consumer<GuardedSubscription> onClose;
     private final AtomicInteger state = new AtomicInteger(OPEN);
     /** Written only inside a delivery; the state's compare-and-sets order it between deliverers. */
     private boolean sentCurrent;
 
-    ZkSubscription(String name, SubscriptionListener listener, Consumer<ZkSubscription> onClose) {
+    /**
+     * @param name     the service name, for logs
+     * @param listener the subscriber's listener
+     * @param onClose  called once, by the first {@link #close()} (or {@link #fail}), on the closing thread
+     */
+    public GuardedSubscription(String name, SubscriptionListener listener, Consumer<GuardedSubscription> onClose) {
         this.name = name;
         this.listener = listener;
         this.onClose = onClose;
     }
 
-    String name() {
+    /** The service name. */
+    public String name() {
         return name;
     }
 
-    boolean isClosed() {
+    /** Whether {@link #close()} (or {@link #fail}) ran. */
+    public boolean isClosed() {
         return state.get() == CLOSED;
     }
 
-    void online(Instance instance) {
+    /** Delivers {@code online} unless closed. */
+    public void online(Instance instance) {
         deliver(() -> listener.online(instance));
     }
 
-    void offline(String n, String addr) {
+    /** Delivers {@code offline} unless closed. */
+    public void offline(String n, String addr) {
         deliver(() -> listener.offline(n, addr));
     }
 
-    void current() {
+    /** Delivers {@code current()} unless closed or already delivered. */
+    public void current() {
         deliver(this::currentOnce);
     }
 
@@ -70,7 +78,7 @@ final class ZkSubscription implements Subscription {
     }
 
     /** Ends the subscription with an error, sending {@code current()} first if it was not sent. */
-    void fail(DiscoveryException cause) {
+    public void fail(DiscoveryException cause) {
         deliver(() -> {
             currentOnce();
             if (state.get() == DELIVERING) { // not closed from inside current()
