@@ -1,0 +1,653 @@
+package io.discoverd.backend.etcd;
+
+import com.google.common.util.concurrent.MoreExecutors;
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import io.discoverd.backend.DiscoveryBackend;
+import io.discoverd.backend.DiscoveryException;
+import io.discoverd.backend.GuardedSubscription;
+import io.discoverd.backend.Instance;
+import io.discoverd.backend.Registration;
+import io.discoverd.backend.Registration.Outcome;
+import io.discoverd.backend.Subscription;
+import io.discoverd.backend.SubscriptionListener;
+import io.discoverd.backend.Validation;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Lease;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.ErrorCode;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.vertx.core.Vertx;
+import java.lang.reflect.Field;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The etcd v3 backend (jetcd), as ARCHITECTURE.md lays it out.
+ *
+ * <p>Store layout: each instance is the key {@code <prefix>/services/<name>/<addr>}, holding its attrs
+ * as JSON ({@code null} for nil), bound to a lease of its own whose TTL is the registration TTL
+ * rounded up to whole seconds (etcd's unit). {@code created} is the key's create revision: unique,
+ * increasing, the same through every daemon, and unchanged by attribute puts and heartbeats; the
+ * leader is the key with the lowest create revision (the rule of etcd's own election recipe).
+ *
+ * <p>Liveness lives in etcd: a heartbeat (a Register with unchanged attrs) is one lease keep-alive,
+ * no data write and no event, whichever daemon receives it; a daemon restart changes nothing in the
+ * store, and a heartbeat reaching a restarted or a different daemon refreshes the same lease, keeping
+ * {@code created}. To make a heartbeat one round trip, the daemon remembers the lease of each
+ * instance registered or refreshed through it ({@link Held}); the record is dropped when the lease is
+ * gone, when this daemon's watch shows the key deleted or re-created, and when no heartbeat came
+ * through this daemon for two TTLs. Unregister revokes the instance's lease, which deletes its key
+ * (one delete event) and makes any remembered lease fail its next keep-alive, so nothing resurrects
+ * an unregistered instance but a new Register.
+ *
+ * <p>Subscriptions: one {@link EtcdServiceView} (one prefix watch) per watched service, shared by
+ * its subscribers; see there for the exactness rules.
+ *
+ * <p>etcd unreachable: calls fail fast ({@code waitForReady} off, a short retry, then the request
+ * timeout) with {@link DiscoveryException.StoreUnavailable} naming the endpoints; heartbeats too,
+ * since they are keep-alives (etcd does not expire leases while it has no leader, and extends them
+ * when a leader is elected). Open subscriptions resume when etcd returns.
+ *
+ * <p>Threading: jetcd completes futures and calls watch listeners on the daemon's Vert.x event loops;
+ * nothing here blocks them. Each watched service has a sequential executor (Guava's, on a cached
+ * pool); operations on one instance key run one after another, in call order.
+ *
+ * <p>Thread-safe.
+ */
+final class EtcdBackend implements DiscoveryBackend {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdBackend.class);
+    /** How often the store's reachability is probed (ms), for {@link #isConnected()}. */
+    private static final long PROBE_INTERVAL_MS = 1000;
+    /** How many times a Register retries after losing a race with a concurrent write to its key. */
+    private static final int MAX_ATTEMPTS = 5;
+
+    /**
+     * An instance whose lease this daemon knows, for one-round-trip heartbeats.
+     *
+     * @param refreshedNanos when a Register for it last came through this daemon ({@link System#nanoTime()})
+     */
+    record Held(long lease, long created, long modRevision, Map<String, String> attrs, long refreshedNanos) {
+    }
+
+    private final Client client;
+    private final KV kv;
+    private final Lease leases;
+    private final Watch watch;
+    private final Vertx vertx;
+    private final String description;
+    private final String servicesPrefix;
+    private final Duration ttl;
+    private final long leaseSeconds;
+    private final Duration requestTimeout;
+    private final ExecutorService pool;
+    private final Map<String, Held> held = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Void>> keyChains = new ConcurrentHashMap<>();
+    /** Watched services; guarded by itself. */
+    private final Map<String, ViewRef> views = new HashMap<>();
+    private volatile boolean reachable;
+    private volatile boolean closed;
+    private CompletableFuture<Void> stopped;
+    private long probeTimer = -1;
+    private long sweepTimer = -1;
+
+    /** A view and how many subscriptions use it. */
+    private static final class ViewRef {
+        final EtcdServiceView view;
+        int refs;
+
+        ViewRef(EtcdServiceView view) {
+            this.view = view;
+        }
+    }
+
+    EtcdBackend(Client client, Vertx vertx, EtcdConfig config, Duration registrationTtl) {
+        this.client = client;
+        this.kv = client.getKVClient();
+        this.leases = client.getLeaseClient();
+        this.watch = client.getWatchClient();
+        this.vertx = vertx;
+        this.description = "etcd " + String.join(",", config.endpoints()) + " " + config.prefix();
+        this.servicesPrefix = config.prefix() + "/services/";
+        this.ttl = registrationTtl;
+        this.leaseSeconds = Math.max(1, (registrationTtl.toMillis() + 999) / 1000);
+        this.requestTimeout = config.requestTimeout();
+        this.pool = Executors.newCachedThreadPool(new ThreadFactoryBuilder()
+                .setNameFormat("discoverd-etcd-%d").setDaemon(true).build());
+    }
+
+    /** Starts the reachability probe and the sweep of forgotten leases; does not wait for etcd. */
+    void start() {
+        if (leaseSeconds * 1000 != ttl.toMillis()) {
+            LOG.info("registrationTtl {} ms is rounded up to {} s: etcd leases count whole seconds", ttl.toMillis(), leaseSeconds);
+        }
+        probe();
+        probeTimer = vertx.setPeriodic(PROBE_INTERVAL_MS, id -> probe());
+        long sweepMs = Math.max(1000, ttl.toMillis());
+        sweepTimer = vertx.setPeriodic(sweepMs, id -> sweep());
+    }
+
+    // ---------------------------------------------------------------- register
+
+    @Override
+    public CompletionStage<Registration> register(String name, String addr, Map<String, String> attrs) {
+        try {
+            Validation.checkName(name);
+            Validation.checkAddr(addr);
+        } catch (DiscoveryException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        Map<String, String> copy = attrs == null ? null : new LinkedHashMap<>(attrs);
+        String key = key(name, addr);
+        return serialized(key, () -> registerOnce(name, addr, copy, key));
+    }
+
+    /** A heartbeat through the remembered lease when the attrs are unchanged; else the full path. */
+    private CompletableFuture<Registration> registerOnce(String name, String addr, Map<String, String> attrs, String key) {
+        Held h = held.get(key);
+        if (h == null || !Objects.equals(h.attrs(), attrs)) {
+            return registerFromStore(name, addr, attrs, key, 1);
+        }
+        return keepAlive(h.lease()).thenCompose(alive -> {
+            if (alive) {
+                held.put(key, new Held(h.lease(), h.created(), h.modRevision(), h.attrs(), System.nanoTime()));
+                return CompletableFuture.completedFuture(
+                        new Registration(new Instance(name, addr, attrs, h.created()), Outcome.REFRESHED));
+            }
+            held.remove(key, h);
+            return registerFromStore(name, addr, attrs, key, 1);
+        });
+    }
+
+    /** Reads the key; refreshes its lease (and puts new attrs on it) or creates it on a new lease. */
+    private CompletableFuture<Registration> registerFromStore(String name, String addr, Map<String, String> attrs,
+                                                              String key, int attempt) {
+        if (attempt > MAX_ATTEMPTS) {
+            return CompletableFuture.failedFuture(new DiscoveryException.StoreUnavailable(
+                    "etcd: key " + key + " kept changing under " + MAX_ATTEMPTS + " attempts to register it"));
+        }
+        return call(kv.get(bytes(key))).thenCompose(resp -> {
+            if (resp.getKvs().isEmpty()) {
+                return create(name, addr, attrs, key, attempt);
+            }
+            KeyValue stored = resp.getKvs().get(0);
+            if (stored.getLease() == 0) {
+                return adoptUnleased(name, addr, attrs, key, stored, attempt);
+            }
+            return keepAlive(stored.getLease()).thenCompose(alive -> {
+                if (!alive) { // the lease ran out between the read and the keep-alive: the key goes too
+                    return registerFromStore(name, addr, attrs, key, attempt + 1);
+                }
+                Optional<StoredAttrs.Parsed> current = StoredAttrs.parse(stored.getValue().getBytes());
+                if (current.isPresent() && Objects.equals(current.get().attrs(), attrs)) {
+                    remember(key, stored.getLease(), stored.getCreateRevision(), stored.getModRevision(), attrs);
+                    return CompletableFuture.completedFuture(
+                            new Registration(new Instance(name, addr, attrs, stored.getCreateRevision()), Outcome.REFRESHED));
+                }
+                return putIfUnchanged(key, attrs, stored, stored.getLease()).thenCompose(modRevision -> {
+                    if (modRevision < 0) {
+                        return registerFromStore(name, addr, attrs, key, attempt + 1);
+                    }
+                    remember(key, stored.getLease(), stored.getCreateRevision(), modRevision, attrs);
+                    return CompletableFuture.completedFuture(
+                            new Registration(new Instance(name, addr, attrs, stored.getCreateRevision()), Outcome.UPDATED));
+                });
+            });
+        });
+    }
+
+    /** Grants a lease and creates the key on it if it is still absent. */
+    private CompletableFuture<Registration> create(String name, String addr, Map<String, String> attrs, String key, int attempt) {
+        return call(leases.grant(leaseSeconds)).thenCompose(grant -> {
+            long lease = grant.getID();
+            ByteSequence k = bytes(key);
+            return call(kv.txn()
+                    .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                    .Then(Op.put(k, ByteSequence.from(StoredAttrs.encode(attrs)), PutOption.builder().withLeaseId(lease).build()),
+                            Op.get(k, GetOption.DEFAULT))
+                    .commit())
+                    .thenCompose(txn -> {
+                        if (!txn.isSucceeded()) { // created meanwhile, through another daemon: refresh that one
+                            revokeQuietly(lease);
+                            return registerFromStore(name, addr, attrs, key, attempt + 1);
+                        }
+                        KeyValue created = createdKv(txn);
+                        remember(key, lease, created.getCreateRevision(), created.getModRevision(), attrs);
+                        return CompletableFuture.completedFuture(
+                                new Registration(new Instance(name, addr, attrs, created.getCreateRevision()), Outcome.CREATED));
+                    })
+                    .whenComplete((r, e) -> {
+                        if (e != null) {
+                            revokeQuietly(lease);
+                        }
+                    });
+        });
+    }
+
+    /** A key without a lease (not written by a daemon): bound to a new lease, keeping its create revision. */
+    private CompletableFuture<Registration> adoptUnleased(String name, String addr, Map<String, String> attrs, String key,
+                                                         KeyValue stored, int attempt) {
+        return call(leases.grant(leaseSeconds)).thenCompose(grant -> putIfUnchanged(key, attrs, stored, grant.getID())
+                .thenCompose(modRevision -> {
+                    if (modRevision < 0) {
+                        revokeQuietly(grant.getID());
+                        return registerFromStore(name, addr, attrs, key, attempt + 1);
+                    }
+                    remember(key, grant.getID(), stored.getCreateRevision(), modRevision, attrs);
+                    boolean same = StoredAttrs.parse(stored.getValue().getBytes())
+                            .map(p -> Objects.equals(p.attrs(), attrs)).orElse(false);
+                    return CompletableFuture.completedFuture(new Registration(
+                            new Instance(name, addr, attrs, stored.getCreateRevision()), same ? Outcome.REFRESHED : Outcome.UPDATED));
+                }));
+    }
+
+    /** Puts attrs on {@code lease} if the key is still at {@code stored}'s mod revision; returns the new mod revision, or -1. */
+    private CompletableFuture<Long> putIfUnchanged(String key, Map<String, String> attrs, KeyValue stored, long lease) {
+        ByteSequence k = bytes(key);
+        return call(kv.txn()
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(stored.getModRevision())))
+                .Then(Op.put(k, ByteSequence.from(StoredAttrs.encode(attrs)), PutOption.builder().withLeaseId(lease).build()),
+                        Op.get(k, GetOption.DEFAULT))
+                .commit())
+                .thenApply(txn -> txn.isSucceeded() ? createdKv(txn).getModRevision() : -1L);
+    }
+
+    private static KeyValue createdKv(TxnResponse txn) {
+        return txn.getGetResponses().get(0).getKvs().get(0);
+    }
+
+    private void remember(String key, long lease, long created, long modRevision, Map<String, String> attrs) {
+        held.put(key, new Held(lease, created, modRevision, attrs, System.nanoTime()));
+    }
+
+    /** Keeps a lease alive once: {@code true}, or {@code false} when etcd no longer has it. */
+    private CompletableFuture<Boolean> keepAlive(long lease) {
+        return call(leases.keepAliveOnce(lease))
+                .thenApply(r -> r.getTTL() > 0)
+                .exceptionallyCompose(e -> isLeaseNotFound(e)
+                        ? CompletableFuture.completedFuture(false) : CompletableFuture.failedFuture(e));
+    }
+
+    /** Revokes a lease this daemon granted but did not use; a failure only leaves it to expire. */
+    private void revokeQuietly(long lease) {
+        if (!closed) {
+            leases.revoke(lease).whenComplete((r, e) -> {
+                if (e != null) {
+                    LOG.debug("unused lease {} left to expire: {}", lease, e.toString());
+                }
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- unregister
+
+    @Override
+    public CompletionStage<Void> unregister(String name, String addr) {
+        try {
+            Validation.checkName(name);
+            Validation.checkAddr(addr);
+        } catch (DiscoveryException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        String key = key(name, addr);
+        return serialized(key, () -> call(kv.get(bytes(key))).thenCompose(resp -> {
+            held.remove(key);
+            if (resp.getKvs().isEmpty()) {
+                return CompletableFuture.<Void>failedFuture(new DiscoveryException.InstanceNotFound(key));
+            }
+            KeyValue stored = resp.getKvs().get(0);
+            if (stored.getLease() == 0) {
+                return call(kv.delete(bytes(key), DeleteOption.DEFAULT)).thenCompose(d -> d.getDeleted() > 0
+                        ? CompletableFuture.<Void>completedFuture(null)
+                        : CompletableFuture.<Void>failedFuture(new DiscoveryException.InstanceNotFound(key)));
+            }
+            // Revoking deletes the key (one delete event) and ends the lease, so no remembered lease
+            // keeps a heartbeat "refreshing" an instance that is gone.
+            return call(leases.revoke(stored.getLease())).<Void>thenApply(r -> null)
+                    .exceptionallyCompose(e -> isLeaseNotFound(e)
+                            ? CompletableFuture.failedFuture(new DiscoveryException.InstanceNotFound(key))
+                            : CompletableFuture.failedFuture(e));
+        }));
+    }
+
+    // ---------------------------------------------------------------- subscribe and leader
+
+    @Override
+    public Subscription subscribe(String name, SubscriptionListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        if (!Validation.isValidSegment(name) || closed) {
+            GuardedSubscription s = new GuardedSubscription(name, listener, x -> { });
+            s.current();
+            if (closed) {
+                s.fail(new DiscoveryException.StoreUnavailable("the daemon is stopping"));
+            }
+            return s;
+        }
+        ViewRef ref;
+        boolean fresh;
+        synchronized (views) {
+            ref = views.get(name);
+            fresh = ref == null;
+            if (fresh) {
+                ref = new ViewRef(new EtcdServiceView(this, name, servicesPrefix + name + "/",
+                        MoreExecutors.newSequentialExecutor(pool)));
+                views.put(name, ref);
+            }
+            ref.refs++;
+        }
+        EtcdServiceView view = ref.view;
+        ViewRef r = ref;
+        GuardedSubscription sub = new GuardedSubscription(name, listener, s -> release(r, s));
+        view.execute(() -> view.add(sub));
+        if (fresh) {
+            view.execute(view::start);
+        }
+        readService(servicesPrefix + name + "/", true).whenComplete((read, err) -> view.execute(() -> {
+            if (err != null) {
+                view.barrierFailed(sub, storeError(err));
+                return;
+            }
+            Map<String, Long> mods = new HashMap<>();
+            for (KeyValue kv : read.kvs()) {
+                mods.put(kv.getKey().toString(StandardCharsets.UTF_8).substring(servicesPrefix.length() + name.length() + 1),
+                        kv.getModRevision());
+            }
+            view.barrierDone(sub, read.revision(), mods);
+        }));
+        return sub;
+    }
+
+    private void release(ViewRef ref, GuardedSubscription sub) {
+        EtcdServiceView view = ref.view;
+        view.execute(() -> view.remove(sub));
+        synchronized (views) {
+            if (--ref.refs == 0 && views.get(view.name()) == ref) {
+                views.remove(view.name());
+                view.execute(view::close);
+            }
+        }
+    }
+
+    @Override
+    public CompletionStage<Optional<Instance>> leader(String name) {
+        if (!Validation.isValidSegment(name)) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        String prefix = servicesPrefix + name + "/";
+        return readService(prefix, false).thenApply(read -> read.kvs().stream()
+                .filter(kv -> kv.getKey().toString(StandardCharsets.UTF_8).indexOf('/', prefix.length()) < 0)
+                .sorted(Comparator.comparingLong(KeyValue::getCreateRevision))
+                .flatMap(kv -> StoredAttrs.parse(kv.getValue().getBytes()).map(p -> new Instance(name,
+                        kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length()), p.attrs(),
+                        kv.getCreateRevision())).stream())
+                .findFirst());
+    }
+
+    // ---------------------------------------------------------------- for the views
+
+    /** A linearizable read of every key under {@code prefix}, with or without values. */
+    CompletableFuture<EtcdServiceView.Read> readService(String prefix, boolean keysOnly) {
+        ByteSequence p = bytes(prefix);
+        return call(kv.get(p, GetOption.builder().isPrefix(true).withKeysOnly(keysOnly).build()))
+                .thenApply((GetResponse r) -> new EtcdServiceView.Read(r.getHeader().getRevision(), r.getKvs()));
+    }
+
+    /** Starts a prefix watch from {@code fromRevision}; jetcd calls {@code listener} on an event loop. */
+    Watch.Watcher watch(String prefix, long fromRevision, Watch.Listener listener) {
+        ByteSequence p = bytes(prefix);
+        return watch.watch(p, WatchOption.builder().isPrefix(true).withRevision(fromRevision)
+                .withCreateNotify(true).withRequireLeader(true).build(), listener);
+    }
+
+    /** Runs {@code task} after {@code delayMs} (on a Vert.x timer thread: it must hop). */
+    void schedule(long delayMs, Runnable task) {
+        if (!closed) {
+            vertx.setTimer(Math.max(1, delayMs), id -> task.run());
+        }
+    }
+
+    /** A view saw a put of an instance key: a remembered lease of an older incarnation is dropped, attrs follow. */
+    void observedPut(String name, String addr, EtcdServiceView.Entry e) {
+        held.computeIfPresent(key(name, addr), (k, h) -> {
+            if (e.modRevision() <= h.modRevision()) {
+                return h;
+            }
+            return e.created() == h.created() && e.lease() == h.lease()
+                    ? new Held(h.lease(), h.created(), e.modRevision(), e.attrs(), h.refreshedNanos()) : null;
+        });
+    }
+
+    /** A view saw an instance key deleted: its remembered lease is dropped. */
+    void observedDelete(String name, String addr, EtcdServiceView.Entry old) {
+        held.computeIfPresent(key(name, addr), (k, h) -> h.created() == old.created() ? null : h);
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    @Override
+    public boolean isConnected() {
+        return reachable && !closed;
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public synchronized CompletionStage<Void> close() {
+        if (stopped == null) {
+            stopped = stop();
+        }
+        return stopped;
+    }
+
+    /**
+     * Revokes the lease of every instance registered or refreshed through this daemon in the last two
+     * TTLs (they go offline at once, for every subscriber through any daemon), then stops as
+     * {@link #close()} does. Instances whose heartbeats now reach another daemon are created again
+     * there, with a new {@code created}.
+     */
+    @Override
+    public synchronized CompletionStage<Void> drain() {
+        if (stopped != null) {
+            return stopped;
+        }
+        List<CompletableFuture<?>> revokes = new ArrayList<>();
+        for (Map.Entry<String, Held> e : held.entrySet()) {
+            revokes.add(call(leases.revoke(e.getValue().lease())).handle((r, x) -> {
+                if (x != null && !isLeaseNotFound(x)) {
+                    LOG.warn("drain: could not revoke the lease of {}: {}", e.getKey(), storeError(x).getMessage());
+                }
+                return null;
+            }));
+        }
+        LOG.info("drain: revoking the leases of {} instances", revokes.size());
+        stopped = CompletableFuture.allOf(revokes.toArray(CompletableFuture[]::new))
+                .handle((v, x) -> null)
+                .thenCompose(v -> stop());
+        return stopped;
+    }
+
+    private CompletableFuture<Void> stop() {
+        closed = true;
+        if (probeTimer >= 0) {
+            vertx.cancelTimer(probeTimer);
+        }
+        if (sweepTimer >= 0) {
+            vertx.cancelTimer(sweepTimer);
+        }
+        List<EtcdServiceView> open;
+        synchronized (views) {
+            open = views.values().stream().map(r -> r.view).toList();
+            views.clear();
+        }
+        for (EtcdServiceView v : open) {
+            v.execute(v::close);
+        }
+        return CompletableFuture.runAsync(() -> {
+            closeKeepingVertx(client);
+            pool.shutdown();
+        }, pool).exceptionally(e -> {
+            LOG.debug("closing the etcd client", e);
+            return null;
+        });
+    }
+
+    /**
+     * Closes the jetcd client without closing the daemon's Vert.x: jetcd 0.8.6's close also closes
+     * the Vert.x instance it was given, which belongs to the daemon. Its reference is cleared first.
+     */
+    static void closeKeepingVertx(Client client) {
+        try {
+            Field cm = client.getClass().getDeclaredField("connectionManager");
+            cm.setAccessible(true);
+            Object manager = cm.get(client);
+            Field vx = manager.getClass().getDeclaredField("vertx");
+            vx.setAccessible(true);
+            vx.set(manager, null);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // A jetcd whose layout changed: leave the channel to the JVM rather than close the daemon's Vert.x.
+            LOG.warn("cannot detach the daemon's Vert.x from the jetcd client ({}); leaving the client open", e.toString());
+            return;
+        }
+        client.close();
+    }
+
+    private void probe() {
+        if (closed) {
+            return;
+        }
+        kv.get(bytes(servicesPrefix), GetOption.builder().withCountOnly(true).build())
+                .orTimeout(Math.min(requestTimeout.toMillis(), 2 * PROBE_INTERVAL_MS), TimeUnit.MILLISECONDS)
+                .whenComplete((r, e) -> {
+                    boolean ok = e == null;
+                    if (ok != reachable && !closed) {
+                        if (ok) {
+                            LOG.info("etcd is reachable: {}", description);
+                        } else {
+                            LOG.warn("etcd is unreachable: {}: {}", description, DiscoveryException.rootCause(e).toString());
+                        }
+                    }
+                    reachable = ok;
+                });
+    }
+
+    /** Forgets leases not refreshed through this daemon for two TTLs: they expired, or live on elsewhere. */
+    private void sweep() {
+        long limit = System.nanoTime() - 2 * ttl.toNanos();
+        held.values().removeIf(h -> h.refreshedNanos() - limit < 0);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private String key(String name, String addr) {
+        return servicesPrefix + name + "/" + addr;
+    }
+
+    private static ByteSequence bytes(String s) {
+        return ByteSequence.from(s, StandardCharsets.UTF_8);
+    }
+
+    /** Runs operations on one key one after another, in call order. */
+    private <T> CompletableFuture<T> serialized(String key, Supplier<CompletableFuture<T>> op) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Void>[] tail = new CompletableFuture[1];
+        keyChains.compute(key, (k, prev) -> {
+            CompletableFuture<Void> start = prev == null ? CompletableFuture.completedFuture(null) : prev;
+            CompletableFuture<T> run = start.thenCompose(v -> {
+                try {
+                    return op.get();
+                } catch (RuntimeException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            });
+            run.whenComplete((v, e) -> {
+                if (e != null) {
+                    result.completeExceptionally(storeError(e));
+                } else {
+                    result.complete(v);
+                }
+            });
+            tail[0] = run.handle((v, e) -> null);
+            return tail[0];
+        });
+        tail[0].whenComplete((v, e) -> keyChains.remove(key, tail[0]));
+        return result;
+    }
+
+    /** A store call with the request timeout; its failure becomes a {@link DiscoveryException}. */
+    private <T> CompletableFuture<T> call(CompletableFuture<T> f) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new DiscoveryException.StoreUnavailable("the daemon is stopping"));
+        }
+        return f.orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .handle((v, e) -> {
+                    if (e == null) {
+                        reachable = true;
+                        return CompletableFuture.completedFuture(v);
+                    }
+                    return CompletableFuture.<T>failedFuture(storeError(e));
+                })
+                .thenCompose(x -> x);
+    }
+
+    /** Maps a failure to what goes on the wire: domain errors as they are, the rest "store unavailable". */
+    DiscoveryException storeError(Throwable failure) {
+        Throwable root = DiscoveryException.rootCause(failure);
+        if (root instanceof DiscoveryException de) {
+            return de;
+        }
+        if (root instanceof TimeoutException) {
+            reachable = false;
+            return new DiscoveryException.StoreUnavailable(description + " did not answer within " + requestTimeout.toMillis() + " ms", root);
+        }
+        if (root instanceof EtcdException ee && (ee.getErrorCode() == ErrorCode.UNAVAILABLE
+                || ee.getErrorCode() == ErrorCode.DEADLINE_EXCEEDED)) {
+            reachable = false;
+        }
+        String detail = root.getMessage() == null ? root.toString() : root.getMessage();
+        return new DiscoveryException.StoreUnavailable(description + ": " + detail, root);
+    }
+
+    private static boolean isLeaseNotFound(Throwable failure) {
+        Throwable root = DiscoveryException.rootCause(failure);
+        if (root instanceof DiscoveryException de && de.getCause() != null) {
+            root = de.getCause();
+        }
+        return (root instanceof EtcdException ee && ee.getErrorCode() == ErrorCode.NOT_FOUND)
+                || root instanceof io.etcd.jetcd.lease.NoSuchLeaseException
+                || (root.getMessage() != null && root.getMessage().contains("requested lease not found"));
+    }
+}

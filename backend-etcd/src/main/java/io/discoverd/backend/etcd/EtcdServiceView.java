@@ -1,0 +1,402 @@
+package io.discoverd.backend.etcd;
+
+import io.discoverd.backend.DiscoveryException;
+import io.discoverd.backend.GuardedSubscription;
+import io.discoverd.backend.Instance;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.common.exception.ErrorCode;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This daemon's view of one watched service on etcd: addr → (attrs, created, mod revision), fed by
+ * ONE prefix watch on {@code <prefix>/services/<name>/} started at the snapshot's revision + 1, and
+ * the subscribers it feeds.
+ *
+ * <p>Revisions make every step exact. {@link #applied} is the revision the view reflects: every
+ * event at or below it is in {@link #entries}, and a replayed event at or below it is ignored. A
+ * subscriber's snapshot must reflect every write acknowledged before it subscribed (read-your-writes
+ * through any daemon), so each one first makes a linearizable keys-only read of the service (its
+ * barrier, at revision {@code R}). It is attached, with a snapshot of the view, once the view has
+ * applied {@code R}, or as soon as the view holds exactly the keys and mod revisions the barrier read
+ * saw (then nothing in the service changed between them that is still visible). Its floor is
+ * {@code max(applied, R)}: it receives only events above the floor, so a change its snapshot already
+ * reflects is never delivered twice, and one made after it is never missed.
+ *
+ * <p>When the watch fails (etcd down, the member restarted, the stream cancelled) a new watch resumes
+ * from {@code applied + 1}, so etcd replays what was missed, exactly once, with backoff while etcd is
+ * away. When that history has been compacted away, the view reads the service again and emits the
+ * differences to its subscribers (offline for instances that vanished, online for new or changed
+ * ones) instead of going silent.
+ *
+ * <p>Confinement: every method except the constructor runs on the service's sequential executor.
+ */
+final class EtcdServiceView {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdServiceView.class);
+    /** Backoff of watch recovery while etcd is away: first and longest delay (ms). */
+    private static final long FIRST_BACKOFF_MS = 100;
+    private static final long MAX_BACKOFF_MS = 2000;
+
+    /** One instance as the view holds it. */
+    record Entry(Map<String, String> attrs, long created, long modRevision, long lease) {
+    }
+
+    /** A subscriber that gets events above {@code floor}. */
+    private record Attached(GuardedSubscription sub, long floor) {
+    }
+
+    /** A subscriber waiting for its barrier read, then for the view to catch up with it. */
+    private static final class Pending {
+        final GuardedSubscription sub;
+        long barrierRevision = -1;
+        Map<String, Long> barrier;
+
+        Pending(GuardedSubscription sub) {
+            this.sub = sub;
+        }
+    }
+
+    /** A service read: the kvs and the revision it was made at. */
+    record Read(long revision, List<KeyValue> kvs) {
+    }
+
+    private final EtcdBackend backend;
+    private final String name;
+    private final String keyPrefix;
+    private final Executor executor;
+    private final Map<String, Entry> entries = new HashMap<>();
+    private final List<Attached> attached = new ArrayList<>();
+    private final List<Pending> pending = new ArrayList<>();
+    private long applied = -1;
+    private boolean ready;
+    private boolean closed;
+    private Watch.Watcher watcher;
+    /** Bumped whenever the watch is replaced: callbacks of an older watch or read are ignored. */
+    private int generation;
+    private long backoffMs = FIRST_BACKOFF_MS;
+
+    EtcdServiceView(EtcdBackend backend, String name, String keyPrefix, Executor executor) {
+        this.backend = backend;
+        this.name = name;
+        this.keyPrefix = keyPrefix;
+        this.executor = executor;
+    }
+
+    String name() {
+        return name;
+    }
+
+    Executor executor() {
+        return executor;
+    }
+
+    /** Hops onto the view's executor; after the backend's close the pool refuses, and nothing is left to do. */
+    void execute(Runnable task) {
+        try {
+            executor.execute(task);
+        } catch (RejectedExecutionException e) {
+            LOG.debug("{}: executor closed, dropping a task", keyPrefix);
+        }
+    }
+
+    /** Loads the service and starts the watch. */
+    void start() {
+        resync();
+    }
+
+    /** Adds a subscriber whose barrier read is under way ({@link #barrierDone} or {@link #barrierFailed} follows). */
+    void add(GuardedSubscription sub) {
+        if (!closed) {
+            pending.add(new Pending(sub));
+        }
+    }
+
+    /** The subscriber's barrier read: the service's keys and mod revisions at {@code revision}. */
+    void barrierDone(GuardedSubscription sub, long revision, Map<String, Long> modRevisions) {
+        for (Pending p : pending) {
+            if (p.sub == sub) {
+                p.barrierRevision = revision;
+                p.barrier = modRevisions;
+            }
+        }
+        tryAttach();
+    }
+
+    /** The subscriber's barrier read failed: the subscription ends with the sentinel and the error. */
+    void barrierFailed(GuardedSubscription sub, DiscoveryException cause) {
+        if (pending.removeIf(p -> p.sub == sub)) {
+            sub.fail(cause);
+        }
+    }
+
+    /** Removes a subscriber (its handle was closed). */
+    void remove(GuardedSubscription sub) {
+        attached.removeIf(a -> a.sub == sub);
+        pending.removeIf(p -> p.sub == sub);
+    }
+
+    /** Stops the watch; no emission after this. */
+    void close() {
+        if (!closed) {
+            closed = true;
+            generation++;
+            closeWatcher();
+            attached.clear();
+            pending.clear();
+        }
+    }
+
+    // ---------------------------------------------------------------- attaching
+
+    private void tryAttach() {
+        if (!ready || closed) {
+            return;
+        }
+        for (Iterator<Pending> it = pending.iterator(); it.hasNext(); ) {
+            Pending p = it.next();
+            if (p.barrier != null && (applied >= p.barrierRevision || sameKeys(p.barrier))) {
+                it.remove();
+                attach(p.sub, Math.max(applied, p.barrierRevision));
+            }
+        }
+    }
+
+    private boolean sameKeys(Map<String, Long> modRevisions) {
+        if (modRevisions.size() != entries.size()) {
+            return false;
+        }
+        for (Map.Entry<String, Entry> e : entries.entrySet()) {
+            Long mod = modRevisions.get(e.getKey());
+            if (mod == null || mod != e.getValue().modRevision()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Snapshot and attach in one step: the current entries, {@code current()}, then events above {@code floor}. */
+    private void attach(GuardedSubscription sub, long floor) {
+        for (Map.Entry<String, Entry> e : entries.entrySet()) {
+            sub.online(instance(e.getKey(), e.getValue()));
+        }
+        sub.current();
+        if (!sub.isClosed()) {
+            attached.add(new Attached(sub, floor));
+        }
+    }
+
+    private Instance instance(String addr, Entry e) {
+        return new Instance(name, addr, e.attrs(), e.created());
+    }
+
+    // ---------------------------------------------------------------- the watch
+
+    private void startWatch(long fromRevision) {
+        int gen = generation;
+        watcher = backend.watch(keyPrefix, fromRevision, new Watch.Listener() {
+            @Override
+            public void onNext(WatchResponse response) {
+                execute(() -> onResponse(gen, response));
+            }
+
+            @Override
+            public void onError(Throwable failure) {
+                execute(() -> onWatchFailure(gen, failure));
+            }
+
+            @Override
+            public void onCompleted() {
+                execute(() -> onWatchFailure(gen, null));
+            }
+        });
+    }
+
+    private void onResponse(int gen, WatchResponse response) {
+        if (closed || gen != generation) {
+            return;
+        }
+        backoffMs = FIRST_BACKOFF_MS; // the stream works
+        long base = applied;
+        long last = applied;
+        for (WatchEvent ev : response.getEvents()) {
+            KeyValue kv = ev.getKeyValue();
+            long rev = kv.getModRevision();
+            String addr = addrOf(kv);
+            if (rev <= base || addr == null) {
+                continue; // replayed, or not an instance key
+            }
+            last = Math.max(last, rev);
+            if (ev.getEventType() == WatchEvent.EventType.PUT) {
+                Entry e = entry(kv);
+                if (e == null) {
+                    LOG.warn("ignoring {}{}: its value is not an attrs JSON object", keyPrefix, addr);
+                    removed(addr, rev);
+                } else {
+                    put(addr, e, rev);
+                }
+            } else if (ev.getEventType() == WatchEvent.EventType.DELETE) {
+                removed(addr, rev);
+            }
+        }
+        applied = last;
+        tryAttach();
+    }
+
+    private void put(String addr, Entry e, long rev) {
+        Entry old = entries.put(addr, e);
+        backend.observedPut(name, addr, e);
+        if (old == null || old.created() != e.created() || !Objects.equals(old.attrs(), e.attrs())) {
+            Instance instance = instance(addr, e);
+            for (Attached a : List.copyOf(attached)) {
+                if (rev > a.floor()) {
+                    a.sub().online(instance);
+                }
+            }
+        }
+    }
+
+    private void removed(String addr, long rev) {
+        Entry old = entries.remove(addr);
+        if (old != null) {
+            backend.observedDelete(name, addr, old);
+            for (Attached a : List.copyOf(attached)) {
+                if (rev > a.floor()) {
+                    a.sub().offline(name, addr);
+                }
+            }
+        }
+    }
+
+    private void onWatchFailure(int gen, Throwable failure) {
+        if (closed || gen != generation) {
+            return;
+        }
+        generation++;
+        closeWatcher();
+        if (isCompaction(failure)) {
+            LOG.info("watch on {} lost its history ({}): reading the service again", keyPrefix, failure.getMessage());
+            resync();
+        } else {
+            LOG.debug("watch on {} ended ({}): resuming from revision {}", keyPrefix,
+                    failure == null ? "completed" : failure.getMessage(), applied + 1);
+            scheduleRecovery(false);
+        }
+    }
+
+    private static boolean isCompaction(Throwable failure) {
+        return failure instanceof CompactedException
+                || (failure instanceof EtcdException ee && ee.getErrorCode() == ErrorCode.OUT_OF_RANGE);
+    }
+
+    /** After a backoff: a new watch from {@code applied + 1}, or (before the first load, or on request) a full read. */
+    private void scheduleRecovery(boolean fullRead) {
+        int gen = generation;
+        long delay = backoffMs;
+        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+        backend.schedule(delay, () -> execute(() -> {
+            if (closed || gen != generation) {
+                return;
+            }
+            if (fullRead || !ready) {
+                resync();
+            } else {
+                startWatch(applied + 1);
+            }
+        }));
+    }
+
+    /**
+     * Reads the whole service, emits the differences from what the view held to the attached
+     * subscribers, and watches from the read's revision + 1. The first load is the same step with
+     * nothing held and nobody attached.
+     */
+    private void resync() {
+        if (closed) {
+            return;
+        }
+        generation++;
+        closeWatcher();
+        int gen = generation;
+        backend.readService(keyPrefix, false).whenComplete((read, err) -> execute(() -> {
+            if (closed || gen != generation) {
+                return;
+            }
+            if (err != null) {
+                LOG.debug("reading {} failed: {}", keyPrefix, err.getMessage());
+                scheduleRecovery(true);
+                return;
+            }
+            applySnapshot(read);
+            startWatch(read.revision() + 1);
+        }));
+    }
+
+    private void applySnapshot(Read read) {
+        Map<String, Entry> next = new HashMap<>();
+        for (KeyValue kv : read.kvs()) {
+            String addr = addrOf(kv);
+            Entry e = addr == null ? null : entry(kv);
+            if (e != null) {
+                next.put(addr, e);
+            }
+        }
+        for (String addr : List.copyOf(entries.keySet())) {
+            if (!next.containsKey(addr)) {
+                removed(addr, read.revision());
+            }
+        }
+        for (Map.Entry<String, Entry> e : next.entrySet()) {
+            Entry old = entries.get(e.getKey());
+            if (old == null || old.modRevision() != e.getValue().modRevision()) {
+                put(e.getKey(), e.getValue(), read.revision());
+            }
+        }
+        applied = read.revision();
+        ready = true;
+        backoffMs = FIRST_BACKOFF_MS;
+        tryAttach();
+    }
+
+    private void closeWatcher() {
+        Watch.Watcher w = watcher;
+        watcher = null;
+        if (w != null) {
+            try {
+                w.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the watch on {}", keyPrefix, e);
+            }
+        }
+    }
+
+    /** The address of an instance key of this service, or {@code null} for any other key. */
+    private String addrOf(KeyValue kv) {
+        String key = kv.getKey().toString(StandardCharsets.UTF_8);
+        if (!key.startsWith(keyPrefix) || key.length() == keyPrefix.length()) {
+            return null;
+        }
+        String addr = key.substring(keyPrefix.length());
+        return addr.indexOf('/') >= 0 ? null : addr;
+    }
+
+    private static Entry entry(KeyValue kv) {
+        return StoredAttrs.parse(kv.getValue().getBytes())
+                .map(p -> new Entry(p.attrs(), kv.getCreateRevision(), kv.getModRevision(), kv.getLease()))
+                .orElse(null);
+    }
+}

@@ -1,0 +1,59 @@
+package io.discoverd.backend.etcd;
+
+import io.discoverd.backend.DiscoveryBackend;
+import io.discoverd.backend.contract.BackendContractTest;
+import io.discoverd.backend.etcd.testing.EtcdProcess;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+
+/**
+ * The backend contract suite, unchanged, on a real etcd process (loopback, ephemeral ports); the
+ * peer backend is a second daemon on the same etcd. Each test gets its own key prefix.
+ */
+class EtcdBackendContractTest extends BackendContractTest {
+
+    private static EtcdProcess etcd;
+    private static Vertx vertx;
+    private static Path dataDir;
+    private JsonObject section;
+
+    @BeforeAll
+    static void startEtcd() throws Exception {
+        etcd = EtcdProcess.startSingle();
+        vertx = Vertx.vertx();
+        dataDir = Files.createTempDirectory("discoverd-etcd-contract");
+    }
+
+    @AfterAll
+    static void stopEtcd() {
+        vertx.close().toCompletionStage().toCompletableFuture().join();
+        etcd.close();
+    }
+
+    @BeforeEach
+    void newPrefix() {
+        section = EtcdTestSupport.section(etcd.endpoint(), EtcdTestSupport.uniquePrefix());
+    }
+
+    /** etcd leases count whole seconds: the expiry tests use a TTL etcd can express. */
+    @Override
+    protected Duration ttl() {
+        return Duration.ofSeconds(2);
+    }
+
+    @Override
+    protected DiscoveryBackend newBackend(Duration registrationTtl) {
+        return EtcdTestSupport.backend(vertx, section, registrationTtl, dataDir);
+    }
+
+    @Override
+    protected DiscoveryBackend newPeerBackend(Duration registrationTtl) {
+        return EtcdTestSupport.backend(vertx, section, registrationTtl, dataDir);
+    }
+}
