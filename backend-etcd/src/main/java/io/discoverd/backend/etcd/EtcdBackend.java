@@ -116,6 +116,8 @@ final class EtcdBackend implements DiscoveryBackend {
     /** Watched services; guarded by itself. */
     private final Map<String, ViewRef> views = new HashMap<>();
     private volatile boolean reachable;
+    /** Whether a probe has answered yet (the first outcome is always logged). */
+    private volatile boolean probed;
     private volatile boolean closed;
     private CompletableFuture<Void> stopped;
     private long probeTimer = -1;
@@ -550,17 +552,22 @@ final class EtcdBackend implements DiscoveryBackend {
         }
         kv.get(bytes(servicesPrefix), GetOption.builder().withCountOnly(true).build())
                 .orTimeout(Math.min(requestTimeout.toMillis(), 2 * PROBE_INTERVAL_MS), TimeUnit.MILLISECONDS)
-                .whenComplete((r, e) -> {
-                    boolean ok = e == null;
-                    if (ok != reachable && !closed) {
-                        if (ok) {
-                            LOG.info("etcd is reachable: {}", description);
-                        } else {
-                            LOG.warn("etcd is unreachable: {}: {}", description, DiscoveryException.rootCause(e).toString());
-                        }
-                    }
-                    reachable = ok;
-                });
+                .whenComplete((r, e) -> reachable(e == null, e));
+    }
+
+    /** Records whether etcd answers; logs each change (and the first probe's outcome) once. */
+    private void reachable(boolean ok, Throwable cause) {
+        boolean was = reachable;
+        reachable = ok;
+        boolean first = !probed;
+        probed = true;
+        if ((ok != was || first) && !closed) {
+            if (ok) {
+                LOG.info("etcd is reachable: {}", description);
+            } else {
+                LOG.warn("etcd is unreachable: {}: {}", description, DiscoveryException.rootCause(cause).toString());
+            }
+        }
     }
 
     /** Forgets leases not refreshed through this daemon for two TTLs: they expired, or live on elsewhere. */
@@ -579,32 +586,29 @@ final class EtcdBackend implements DiscoveryBackend {
         return ByteSequence.from(s, StandardCharsets.UTF_8);
     }
 
-    /** Runs operations on one key one after another, in call order. */
+    /**
+     * Runs operations on one key one after another, in call order. The chain's tail is swapped in
+     * atomically; the operation itself starts outside any map lock (it may complete at once, and its
+     * caller may then call in again for the same key).
+     */
     private <T> CompletableFuture<T> serialized(String key, Supplier<CompletableFuture<T>> op) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        @SuppressWarnings("unchecked")
-        CompletableFuture<Void>[] tail = new CompletableFuture[1];
-        keyChains.compute(key, (k, prev) -> {
-            CompletableFuture<Void> start = prev == null ? CompletableFuture.completedFuture(null) : prev;
-            CompletableFuture<T> run = start.thenCompose(v -> {
-                try {
-                    return op.get();
-                } catch (RuntimeException e) {
-                    return CompletableFuture.failedFuture(e);
-                }
-            });
-            run.whenComplete((v, e) -> {
-                if (e != null) {
-                    result.completeExceptionally(storeError(e));
-                } else {
-                    result.complete(v);
-                }
-            });
-            tail[0] = run.handle((v, e) -> null);
-            return tail[0];
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> prev = keyChains.put(key, mine);
+        CompletableFuture<Void> start = prev == null ? CompletableFuture.completedFuture(null) : prev;
+        return start.thenCompose(v -> {
+            try {
+                return op.get();
+            } catch (RuntimeException e) {
+                return CompletableFuture.<T>failedFuture(e);
+            }
+        }).handle((v, e) -> {
+            keyChains.remove(key, mine);
+            mine.complete(null);
+            if (e != null) {
+                throw storeError(e);
+            }
+            return v;
         });
-        tail[0].whenComplete((v, e) -> keyChains.remove(key, tail[0]));
-        return result;
     }
 
     /** A store call with the request timeout; its failure becomes a {@link DiscoveryException}. */
@@ -615,7 +619,9 @@ final class EtcdBackend implements DiscoveryBackend {
         return f.orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .handle((v, e) -> {
                     if (e == null) {
-                        reachable = true;
+                        if (!reachable) {
+                            reachable(true, null);
+                        }
                         return CompletableFuture.completedFuture(v);
                     }
                     return CompletableFuture.<T>failedFuture(storeError(e));
@@ -630,12 +636,12 @@ final class EtcdBackend implements DiscoveryBackend {
             return de;
         }
         if (root instanceof TimeoutException) {
-            reachable = false;
+            reachable(false, root);
             return new DiscoveryException.StoreUnavailable(description + " did not answer within " + requestTimeout.toMillis() + " ms", root);
         }
         if (root instanceof EtcdException ee && (ee.getErrorCode() == ErrorCode.UNAVAILABLE
                 || ee.getErrorCode() == ErrorCode.DEADLINE_EXCEEDED)) {
-            reachable = false;
+            reachable(false, root);
         }
         String detail = root.getMessage() == null ? root.toString() : root.getMessage();
         return new DiscoveryException.StoreUnavailable(description + ": " + detail, root);
