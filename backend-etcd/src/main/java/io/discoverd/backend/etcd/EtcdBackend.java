@@ -374,17 +374,12 @@ final class EtcdBackend implements DiscoveryBackend {
         if (fresh) {
             view.execute(view::start);
         }
-        readService(servicesPrefix + name + "/", true).whenComplete((read, err) -> view.execute(() -> {
+        readService(servicesPrefix + name + "/").whenComplete((read, err) -> view.execute(() -> {
             if (err != null) {
                 view.barrierFailed(sub, storeError(err));
-                return;
+            } else {
+                view.barrierDone(sub, read);
             }
-            Map<String, Long> mods = new HashMap<>();
-            for (KeyValue kv : read.kvs()) {
-                mods.put(kv.getKey().toString(StandardCharsets.UTF_8).substring(servicesPrefix.length() + name.length() + 1),
-                        kv.getModRevision());
-            }
-            view.barrierDone(sub, read.revision(), mods);
         }));
         return sub;
     }
@@ -406,21 +401,17 @@ final class EtcdBackend implements DiscoveryBackend {
             return CompletableFuture.completedFuture(Optional.empty());
         }
         String prefix = servicesPrefix + name + "/";
-        return readService(prefix, false).thenApply(read -> read.kvs().stream()
-                .filter(kv -> kv.getKey().toString(StandardCharsets.UTF_8).indexOf('/', prefix.length()) < 0)
-                .sorted(Comparator.comparingLong(KeyValue::getCreateRevision))
-                .flatMap(kv -> StoredAttrs.parse(kv.getValue().getBytes()).map(p -> new Instance(name,
-                        kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length()), p.attrs(),
-                        kv.getCreateRevision())).stream())
-                .findFirst());
+        return readService(prefix).thenApply(read -> EtcdServiceView.instances(prefix, read.kvs()).entrySet().stream()
+                .min(Comparator.comparingLong(e -> e.getValue().created()))
+                .map(e -> new Instance(name, e.getKey(), e.getValue().attrs(), e.getValue().created())));
     }
 
     // ---------------------------------------------------------------- for the views
 
-    /** A linearizable read of every key under {@code prefix}, with or without values. */
-    CompletableFuture<EtcdServiceView.Read> readService(String prefix, boolean keysOnly) {
+    /** A linearizable read of every key under {@code prefix}. */
+    CompletableFuture<EtcdServiceView.Read> readService(String prefix) {
         ByteSequence p = bytes(prefix);
-        return call(kv.get(p, GetOption.builder().isPrefix(true).withKeysOnly(keysOnly).build()))
+        return call(kv.get(p, GetOption.builder().isPrefix(true).build()))
                 .thenApply((GetResponse r) -> new EtcdServiceView.Read(r.getHeader().getRevision(), r.getKvs()));
     }
 

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>Revisions make every step exact. {@link #applied} is the revision the view reflects: every
  * event at or below it is in {@link #entries}, and a replayed event at or below it is ignored. A
  * subscriber's snapshot must reflect every write acknowledged before it subscribed (read-your-writes
- * through any daemon), so each one first makes a linearizable keys-only read of the service (its
- * barrier, at revision {@code R}). It is attached, with a snapshot of the view, once the view has
+ * through any daemon), so each one first makes a linearizable read of the service (its barrier, at
+ * revision {@code R}). It is attached, with a snapshot of the view, once the view has
  * applied {@code R}, or as soon as the view holds exactly the keys and mod revisions the barrier read
  * saw (then nothing in the service changed between them that is still visible). Its floor is
  * {@code max(applied, R)}: it receives only events above the floor, so a change its snapshot already
@@ -126,11 +126,16 @@ final class EtcdServiceView {
         }
     }
 
-    /** The subscriber's barrier read: the service's keys and mod revisions at {@code revision}. */
-    void barrierDone(GuardedSubscription sub, long revision, Map<String, Long> modRevisions) {
+    /**
+     * The subscriber's barrier read. Its instances are taken by the same rules as the view's own
+     * (instance keys with a valid value), so that "the view holds what the read saw" can hold.
+     */
+    void barrierDone(GuardedSubscription sub, Read read) {
+        Map<String, Long> modRevisions = new HashMap<>();
+        instances(keyPrefix, read.kvs()).forEach((addr, e) -> modRevisions.put(addr, e.modRevision()));
         for (Pending p : pending) {
             if (p.sub == sub) {
-                p.barrierRevision = revision;
+                p.barrierRevision = read.revision();
                 p.barrier = modRevisions;
             }
         }
@@ -332,7 +337,7 @@ final class EtcdServiceView {
         generation++;
         closeWatcher();
         int gen = generation;
-        backend.readService(keyPrefix, false).whenComplete((read, err) -> execute(() -> {
+        backend.readService(keyPrefix).whenComplete((read, err) -> execute(() -> {
             if (closed || gen != generation) {
                 return;
             }
@@ -347,14 +352,7 @@ final class EtcdServiceView {
     }
 
     private void applySnapshot(Read read) {
-        Map<String, Entry> next = new HashMap<>();
-        for (KeyValue kv : read.kvs()) {
-            String addr = addrOf(kv);
-            Entry e = addr == null ? null : entry(kv);
-            if (e != null) {
-                next.put(addr, e);
-            }
-        }
+        Map<String, Entry> next = instances(keyPrefix, read.kvs());
         for (String addr : List.copyOf(entries.keySet())) {
             if (!next.containsKey(addr)) {
                 removed(addr, read.revision());
@@ -384,8 +382,28 @@ final class EtcdServiceView {
         }
     }
 
-    /** The address of an instance key of this service, or {@code null} for any other key. */
+    /**
+     * The instances among a read's kvs: instance keys directly under {@code keyPrefix} whose value is
+     * an attrs JSON (anything else under the prefix is not ours and is ignored), by address.
+     */
+    static Map<String, Entry> instances(String keyPrefix, List<KeyValue> kvs) {
+        Map<String, Entry> out = new HashMap<>();
+        for (KeyValue kv : kvs) {
+            String addr = addrOf(keyPrefix, kv);
+            Entry e = addr == null ? null : entry(kv);
+            if (e != null) {
+                out.put(addr, e);
+            }
+        }
+        return out;
+    }
+
     private String addrOf(KeyValue kv) {
+        return addrOf(keyPrefix, kv);
+    }
+
+    /** The address of an instance key directly under {@code keyPrefix}, or {@code null} for any other key. */
+    private static String addrOf(String keyPrefix, KeyValue kv) {
         String key = kv.getKey().toString(StandardCharsets.UTF_8);
         if (!key.startsWith(keyPrefix) || key.length() == keyPrefix.length()) {
             return null;

@@ -1,0 +1,187 @@
+package io.discoverd.backend.etcd;
+
+import static io.discoverd.backend.etcd.EtcdTests.TIMEOUT;
+import static io.discoverd.backend.etcd.EtcdTests.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.discoverd.backend.DiscoveryBackend;
+import io.discoverd.backend.Registration;
+import io.discoverd.backend.Registration.Outcome;
+import io.discoverd.backend.contract.RecordingListener;
+import io.discoverd.backend.etcd.testing.EtcdProcess;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * etcd-specific behaviour of one backend on a healthy single-member etcd: the daemon's Vert.x
+ * outlives the backend (a jetcd upgrade guard), and a heartbeat is no store write (ARCHITECTURE.md
+ * "Liveness": a keep-alive of the lease, whichever daemon receives it).
+ */
+class EtcdBackendTest {
+
+    private static EtcdProcess etcd;
+    private static Vertx vertx;
+    private static Path dataDir;
+    private static Client probe;
+    private final List<DiscoveryBackend> backends = new ArrayList<>();
+    private JsonObject section;
+
+    @BeforeAll
+    static void startEtcd() throws Exception {
+        etcd = EtcdProcess.startSingle();
+        vertx = Vertx.vertx();
+        dataDir = Files.createTempDirectory("discoverd-etcd-backend");
+        probe = EtcdTests.jetcd(etcd.endpoint());
+    }
+
+    @AfterAll
+    static void stopEtcd() {
+        probe.close();
+        vertx.close().toCompletionStage().toCompletableFuture().join();
+        etcd.close();
+    }
+
+    @BeforeEach
+    void newPrefix() {
+        section = EtcdTestSupport.section(etcd.endpoint(), EtcdTestSupport.uniquePrefix());
+    }
+
+    @AfterEach
+    void closeBackends() throws Exception {
+        for (DiscoveryBackend b : backends) {
+            b.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private DiscoveryBackend backend(Vertx on, Duration ttl) {
+        DiscoveryBackend b = EtcdTestSupport.backend(on, section, ttl, dataDir);
+        backends.add(b);
+        return b;
+    }
+
+    /** The Vert.x still runs a timer and deploys a verticle. */
+    private static void assertAlive(Vertx v) throws Exception {
+        CompletableFuture<Long> timer = new CompletableFuture<>();
+        v.setTimer(10, timer::complete);
+        timer.get(5, TimeUnit.SECONDS);
+        String id = v.deployVerticle(new AbstractVerticle() { }).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        assertTrue(v.deploymentIDs().contains(id));
+    }
+
+    @Test
+    void close_leavesTheDaemonsVertxRunning() throws Exception {
+        Vertx own = Vertx.vertx();
+        ListAppender<ILoggingEvent> log = EtcdTests.capture(EtcdBackend.class);
+        try {
+            DiscoveryBackend b = EtcdTestSupport.backend(own, section, Duration.ofSeconds(10), dataDir);
+            // Use the client for real (channel open, a lease, a watch) before closing it.
+            await(b.register("vx", "a:1", null));
+            RecordingListener l = new RecordingListener();
+            b.subscribe("vx", l);
+            l.awaitCurrent(TIMEOUT);
+            await(b.close());
+            assertTrue(EtcdTests.logged(log, "cannot detach").isEmpty(),
+                    "closeKeepingVertx no longer matches jetcd's layout (client left open): " + EtcdTests.logged(log, "cannot detach"));
+
+            assertAlive(own);
+            // A new backend (a restarted daemon in the same process) works on the same Vert.x.
+            DiscoveryBackend again = EtcdTestSupport.backend(own, section, Duration.ofSeconds(10), dataDir);
+            try {
+                Registration r = await(again.register("vx", "a:1", null));
+                assertEquals(Outcome.REFRESHED, r.outcome());
+                EtcdTests.waitFor(TIMEOUT, "connected", again::isConnected);
+            } finally {
+                await(again.close());
+            }
+            assertAlive(own);
+        } finally {
+            EtcdTests.release(EtcdBackend.class, log);
+            own.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The reason for {@link EtcdBackend#closeKeepingVertx}: jetcd 0.8.6's {@code Client.close()} closes
+     * the Vert.x it was given. If this fails after a jetcd upgrade, the reflection workaround can go.
+     */
+    @Test
+    void jetcdsOwnClose_stillClosesTheVertxItWasGiven() throws Exception {
+        Vertx own = Vertx.vertx();
+        try {
+            Client c = Client.builder().endpoints(etcd.endpoint()).vertx(own).build();
+            c.getKVClient().get(ByteSequence.from("/", StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS);
+            c.close();
+            // A closed Vert.x refuses deployments.
+            assertThrows(Exception.class, () -> own.deployVerticle(new AbstractVerticle() { })
+                            .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS),
+                    "jetcd's Client.close() no longer closes the given Vert.x: EtcdBackend.closeKeepingVertx can be removed");
+        } finally {
+            own.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void heartbeats_writeNothing_andEmitNothing_atTheOwnerOrAnotherDaemon() throws Exception {
+        DiscoveryBackend daemon = backend(vertx, Duration.ofSeconds(10));
+        DiscoveryBackend peer = backend(vertx, Duration.ofSeconds(10));
+        Map<String, String> attrs = Map.of("k", "v");
+        Map<String, Long> created = new HashMap<>();
+        for (int i = 0; i < 5; i++) {
+            Registration r = await(daemon.register("hb", "h" + i + ":1", i % 2 == 0 ? attrs : null));
+            assertEquals(Outcome.CREATED, r.outcome());
+            created.put("h" + i + ":1", r.instance().created());
+        }
+        RecordingListener atDaemon = new RecordingListener();
+        RecordingListener atPeer = new RecordingListener();
+        daemon.subscribe("hb", atDaemon);
+        peer.subscribe("hb", atPeer);
+        assertEquals(5, atDaemon.awaitCurrent(TIMEOUT).size());
+        assertEquals(5, atPeer.awaitCurrent(TIMEOUT).size());
+
+        long before = EtcdTests.revision(probe);
+        int heartbeats = 0;
+        for (int round = 0; round < 10; round++) {
+            for (int i = 0; i < 5; i++) {
+                // Half the rounds at the daemon that registered them, half at the other one.
+                DiscoveryBackend at = round % 2 == 0 ? daemon : peer;
+                Registration r = await(at.register("hb", "h" + i + ":1", i % 2 == 0 ? Map.of("k", "v") : null));
+                assertEquals(Outcome.REFRESHED, r.outcome(), "round " + round + ": " + r);
+                assertEquals(created.get("h" + i + ":1"), r.instance().created());
+                heartbeats++;
+            }
+        }
+        long after = EtcdTests.revision(probe);
+        assertEquals(before, after, heartbeats + " heartbeats moved the etcd revision: each one wrote to the store");
+
+        // A marker change: once it arrives, anything the heartbeats emitted would have arrived before it.
+        await(peer.register("hb", "marker:1", null));
+        atDaemon.awaitOnline(TIMEOUT, "marker:1");
+        atPeer.awaitOnline(TIMEOUT, "marker:1");
+        atDaemon.assertLiveOnlyAbout("marker:1");
+        atPeer.assertLiveOnlyAbout("marker:1");
+        assertEquals(1, atDaemon.live().size(), atDaemon.events().toString());
+        assertEquals(1, atPeer.live().size(), atPeer.events().toString());
+    }
+}
