@@ -31,8 +31,10 @@ public final class EtcdCluster implements AutoCloseable {
         String initial = ms.stream().map(m -> m.name() + "=" + m.peerUrl()).collect(Collectors.joining(","));
         EtcdCluster c = new EtcdCluster(List.copyOf(ms));
         try {
+            String token = "discoverd-test-cluster-" + java.util.UUID.randomUUID();
             for (EtcdProcess m : ms) {
                 m.initialCluster(initial);
+                m.clusterToken(token);
                 m.start();
             }
             for (EtcdProcess m : ms) {

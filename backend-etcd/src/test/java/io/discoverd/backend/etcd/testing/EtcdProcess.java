@@ -37,6 +37,8 @@ public final class EtcdProcess implements AutoCloseable {
     private final int clientPort;
     private final int peerPort;
     private String initialCluster;
+    /** Every member of one cluster must use the same token, or they refuse each other ("cluster ID mismatch"). */
+    private String clusterToken;
     private boolean newCluster = true;
     private Process process;
 
@@ -46,6 +48,7 @@ public final class EtcdProcess implements AutoCloseable {
         this.clientPort = clientPort;
         this.peerPort = peerPort;
         this.initialCluster = name + "=" + peerUrl();
+        this.clusterToken = "discoverd-test-" + dir.getFileName();
     }
 
     /**
@@ -72,6 +75,10 @@ public final class EtcdProcess implements AutoCloseable {
 
     void initialCluster(String members) {
         this.initialCluster = members;
+    }
+
+    void clusterToken(String token) {
+        this.clusterToken = token;
     }
 
     /** This member's name. */
@@ -108,7 +115,7 @@ public final class EtcdProcess implements AutoCloseable {
                 "--initial-advertise-peer-urls", peerUrl(),
                 "--initial-cluster", initialCluster,
                 "--initial-cluster-state", newCluster ? "new" : "existing",
-                "--initial-cluster-token", "discoverd-test-" + dir.getFileName(),
+                "--initial-cluster-token", clusterToken,
                 "--heartbeat-interval=10",
                 "--election-timeout=100",
                 "--logger=zap"));
