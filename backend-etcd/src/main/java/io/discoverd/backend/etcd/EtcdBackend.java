@@ -60,12 +60,13 @@ import org.slf4j.LoggerFactory;
  * increasing, the same through every daemon, and unchanged by attribute puts and heartbeats; the
  * leader is the key with the lowest create revision (the rule of etcd's own election recipe).
  *
- * <p>Liveness lives in etcd: a heartbeat (a Register with unchanged attrs) is one lease keep-alive,
+ * <p>Liveness lives in etcd: a heartbeat (a Register with unchanged attrs) is a lease keep-alive,
  * no data write and no event, whichever daemon receives it; a daemon restart changes nothing in the
  * store, and a heartbeat reaching a restarted or a different daemon refreshes the same lease, keeping
- * {@code created}. To make a heartbeat one round trip, the daemon remembers the lease of each
- * instance registered or refreshed through it ({@link Held}); the record is dropped when the lease is
- * gone, when this daemon's watch shows the key deleted or re-created, and when no heartbeat came
+ * {@code created}. To make a heartbeat one round trip (the keep-alive, with a check-only transaction
+ * beside it that the key is unchanged), the daemon remembers the lease of each instance registered or
+ * refreshed through it ({@link Held}); the record is dropped when the lease is gone or the key
+ * changed, when this daemon's watch shows the key deleted or re-created, and when no heartbeat came
  * through this daemon for two TTLs. Unregister revokes the instance's lease, which deletes its key
  * (one delete event) and makes any remembered lease fail its next keep-alive, so nothing resurrects
  * an unregistered instance but a new Register.
@@ -174,14 +175,24 @@ final class EtcdBackend implements DiscoveryBackend {
         return serialized(key, () -> registerOnce(name, addr, copy, key));
     }
 
-    /** A heartbeat through the remembered lease when the attrs are unchanged; else the full path. */
+    /**
+     * A heartbeat through the remembered lease when the attrs are unchanged; else the full path.
+     * The keep-alive goes with a check-only transaction (it writes nothing, so the store revision
+     * does not move) that the key is still at the mod revision this daemon last knew: a change made
+     * through another daemon (other attrs, an unregister, a key deleted by hand) sends the Register
+     * down the full path, so it answers what the store holds.
+     */
     private CompletableFuture<Registration> registerOnce(String name, String addr, Map<String, String> attrs, String key) {
         Held h = held.get(key);
         if (h == null || !Objects.equals(h.attrs(), attrs)) {
             return registerFromStore(name, addr, attrs, key, 1);
         }
-        return keepAlive(h.lease()).thenCompose(alive -> {
-            if (alive) {
+        CompletableFuture<Boolean> unchanged = call(kv.txn()
+                .If(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(h.modRevision())))
+                .commit())
+                .thenApply(TxnResponse::isSucceeded);
+        return keepAlive(h.lease()).thenCombine(unchanged, (alive, same) -> alive && same).thenCompose(ok -> {
+            if (ok) {
                 held.put(key, new Held(h.lease(), h.created(), h.modRevision(), h.attrs(), System.nanoTime()));
                 return CompletableFuture.completedFuture(
                         new Registration(new Instance(name, addr, attrs, h.created()), Outcome.REFRESHED));
@@ -247,12 +258,9 @@ final class EtcdBackend implements DiscoveryBackend {
                         remember(key, lease, created.getCreateRevision(), created.getModRevision(), attrs);
                         return CompletableFuture.completedFuture(
                                 new Registration(new Instance(name, addr, attrs, created.getCreateRevision()), Outcome.CREATED));
-                    })
-                    .whenComplete((r, e) -> {
-                        if (e != null) {
-                            revokeQuietly(lease);
-                        }
                     });
+            // A transaction that failed without an answer (a timeout) may have committed: its lease is
+            // left to run out rather than revoked, so a retried Register finds and keeps that key.
         });
     }
 

@@ -31,7 +31,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -192,9 +191,6 @@ class EtcdBackendTest {
      * through another daemon since this daemon last saw the instance, and this daemon has no
      * subscription to the service (so no watch tells it about the change).
      */
-    @Disabled("BUG: a daemon's remembered Held attrs go stale when another daemon changes the attrs and this daemon"
-            + " has no view of the service: the Register is answered REFRESHED by a bare keep-alive and the store keeps"
-            + " the other attrs (EtcdBackend.registerOnce compares with Held.attrs, never with the store)")
     @Test
     void register_withAttrsOtherThanStored_updates_evenIfThisDaemonRememberedThemFromItsOwnRegistration() throws Exception {
         DiscoveryBackend a = backend(vertx, Duration.ofSeconds(10));
