@@ -40,6 +40,8 @@ public final class EtcdProcess implements AutoCloseable {
     /** Every member of one cluster must use the same token, or they refuse each other ("cluster ID mismatch"). */
     private String clusterToken;
     private boolean newCluster = true;
+    /** TLS flags of the client listener, or empty for plain http. */
+    private List<String> tlsArgs = List.of();
     private Process process;
 
     private EtcdProcess(String name, Path dir, int clientPort, int peerPort) {
@@ -58,6 +60,25 @@ public final class EtcdProcess implements AutoCloseable {
      */
     public static EtcdProcess startSingle() {
         EtcdProcess p = create("etcd-single");
+        p.start();
+        p.awaitReady();
+        return p;
+    }
+
+    /**
+     * Starts a single-member etcd whose client listener speaks TLS with {@code cert}/{@code key}
+     * (PEM) and waits until it serves. With {@code clientCa}, clients must present a certificate
+     * signed by it ({@code --client-cert-auth}).
+     *
+     * @param clientCa the CA of client certificates, or {@code null} to accept any client
+     */
+    public static EtcdProcess startSingleTls(Path cert, Path key, Path clientCa) {
+        EtcdProcess p = create("etcd-tls");
+        List<String> args = new ArrayList<>(List.of("--cert-file", cert.toString(), "--key-file", key.toString()));
+        if (clientCa != null) {
+            args.addAll(List.of("--client-cert-auth", "--trusted-ca-file", clientCa.toString()));
+        }
+        p.tlsArgs = List.copyOf(args);
         p.start();
         p.awaitReady();
         return p;
@@ -88,7 +109,7 @@ public final class EtcdProcess implements AutoCloseable {
 
     /** The client URL, {@code http://127.0.0.1:<port>}. */
     public String endpoint() {
-        return "http://127.0.0.1:" + clientPort;
+        return (tlsArgs.isEmpty() ? "http" : "https") + "://127.0.0.1:" + clientPort;
     }
 
     String peerUrl() {
@@ -119,6 +140,7 @@ public final class EtcdProcess implements AutoCloseable {
                 "--heartbeat-interval=10",
                 "--election-timeout=100",
                 "--logger=zap"));
+        cmd.addAll(tlsArgs);
         try {
             process = new ProcessBuilder(cmd)
                     .redirectErrorStream(true)
@@ -147,6 +169,13 @@ public final class EtcdProcess implements AutoCloseable {
 
     /** Whether {@code GET /health} answers {@code "health":"true"} now. */
     public boolean healthy() {
+        if (!tlsArgs.isEmpty()) { // no HTTP client with the test's certificates here: etcd says when it serves
+            try {
+                return Files.readString(dir.resolve("etcd.log")).contains("serving client traffic securely");
+            } catch (IOException e) {
+                return false;
+            }
+        }
         try {
             HttpURLConnection c = (HttpURLConnection) URI.create(endpoint() + "/health").toURL().openConnection();
             c.setConnectTimeout(500);
