@@ -1,6 +1,7 @@
 package io.discoverd.backend;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
  * The one validation rule for names and addresses before they become store keys, shared by every
@@ -51,5 +52,21 @@ public final class Validation {
         if (!isValidSegment(addr)) {
             throw new DiscoveryException.InvalidAddr();
         }
+    }
+
+    /**
+     * What is wrong with an instance's name and address, for backends that answer with a failed
+     * stage rather than throw: the name is checked first, as the original daemon's Register does.
+     *
+     * @return {@link DiscoveryException.InvalidName}, {@link DiscoveryException.InvalidAddr}, or empty when both are valid
+     */
+    public static Optional<DiscoveryException> instanceProblem(String name, String addr) {
+        if (!isValidSegment(name)) {
+            return Optional.of(new DiscoveryException.InvalidName());
+        }
+        if (!isValidSegment(addr)) {
+            return Optional.of(new DiscoveryException.InvalidAddr());
+        }
+        return Optional.empty();
     }
 }

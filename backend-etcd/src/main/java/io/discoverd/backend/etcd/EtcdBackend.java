@@ -164,11 +164,9 @@ final class EtcdBackend implements DiscoveryBackend {
 
     @Override
     public CompletionStage<Registration> register(String name, String addr, Map<String, String> attrs) {
-        try {
-            Validation.checkName(name);
-            Validation.checkAddr(addr);
-        } catch (DiscoveryException e) {
-            return CompletableFuture.failedFuture(e);
+        Optional<DiscoveryException> invalid = Validation.instanceProblem(name, addr);
+        if (invalid.isPresent()) {
+            return CompletableFuture.failedFuture(invalid.get());
         }
         Map<String, String> copy = attrs == null ? null : new LinkedHashMap<>(attrs);
         String key = key(name, addr);
@@ -323,11 +321,9 @@ final class EtcdBackend implements DiscoveryBackend {
 
     @Override
     public CompletionStage<Void> unregister(String name, String addr) {
-        try {
-            Validation.checkName(name);
-            Validation.checkAddr(addr);
-        } catch (DiscoveryException e) {
-            return CompletableFuture.failedFuture(e);
+        Optional<DiscoveryException> invalid = Validation.instanceProblem(name, addr);
+        if (invalid.isPresent()) {
+            return CompletableFuture.failedFuture(invalid.get());
         }
         String key = key(name, addr);
         return serialized(key, () -> call(kv.get(bytes(key))).thenCompose(resp -> {

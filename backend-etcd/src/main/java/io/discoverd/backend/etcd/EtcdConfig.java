@@ -1,6 +1,6 @@
 package io.discoverd.backend.etcd;
 
-import io.discoverd.backend.Durations;
+import io.discoverd.backend.ConfigValues;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
@@ -57,16 +57,14 @@ record EtcdConfig(List<String> endpoints, String prefix, Duration connectTimeout
     static EtcdConfig parse(JsonObject c) {
         JsonObject cfg = c == null ? new JsonObject() : c;
         List<String> endpoints = endpoints(cfg.getValue("endpoints"));
-        String prefix = string(cfg, "prefix", "/discoverd", "etcd.prefix").trim();
+        String prefix = ConfigValues.string(cfg, "prefix", "/discoverd", "etcd.prefix").trim();
         if (!prefix.startsWith("/") || prefix.length() < 2 || prefix.endsWith("/") || prefix.contains("//")) {
             throw new IllegalArgumentException("etcd.prefix: must start with '/', not end with '/', e.g. /discoverd; got '" + prefix + "'");
         }
-        Duration connect = cfg.containsKey("connectTimeout")
-                ? Durations.parse("etcd.connectTimeout", cfg.getValue("connectTimeout")) : Duration.ofSeconds(5);
-        Duration request = cfg.containsKey("requestTimeout")
-                ? Durations.parse("etcd.requestTimeout", cfg.getValue("requestTimeout")) : Duration.ofSeconds(5);
-        String user = string(cfg, "user", null, "etcd.user");
-        String password = string(cfg, "password", null, "etcd.password");
+        Duration connect = ConfigValues.duration(cfg, "connectTimeout", Duration.ofSeconds(5), "etcd.connectTimeout");
+        Duration request = ConfigValues.duration(cfg, "requestTimeout", Duration.ofSeconds(5), "etcd.requestTimeout");
+        String user = ConfigValues.string(cfg, "user", null, "etcd.user");
+        String password = ConfigValues.string(cfg, "password", null, "etcd.password");
         if ((user == null) != (password == null) || (user != null && (user.isEmpty() || password.isEmpty()))) {
             throw new IllegalArgumentException("etcd.user, etcd.password: give both, non-empty, or neither");
         }
@@ -126,7 +124,7 @@ record EtcdConfig(List<String> endpoints, String prefix, Duration connectTimeout
     }
 
     private static Path file(JsonObject cfg, String key) {
-        String s = string(cfg, key, null, "etcd.tls." + key);
+        String s = ConfigValues.string(cfg, key, null, "etcd.tls." + key);
         if (s == null) {
             return null;
         }
@@ -135,16 +133,5 @@ record EtcdConfig(List<String> endpoints, String prefix, Duration connectTimeout
             throw new IllegalArgumentException("etcd.tls." + key + ": cannot read " + p);
         }
         return p;
-    }
-
-    private static String string(JsonObject cfg, String key, String dflt, String field) {
-        Object v = cfg.getValue(key);
-        if (v == null) {
-            return dflt;
-        }
-        if (!(v instanceof String s)) {
-            throw new IllegalArgumentException(field + ": must be a string, got " + v);
-        }
-        return s;
     }
 }

@@ -552,11 +552,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     @Override
     public CompletionStage<Registration> register(String name, String addr, Map<String, String> attrs) {
-        try {
-            Validation.checkName(name);
-            Validation.checkAddr(addr);
-        } catch (DiscoveryException e) {
-            return CompletableFuture.failedFuture(e);
+        Optional<DiscoveryException> invalid = Validation.instanceProblem(name, addr);
+        if (invalid.isPresent()) {
+            return CompletableFuture.failedFuture(invalid.get());
         }
         if (closed) {
             return CompletableFuture.failedFuture(unavailable("backend closed"));
@@ -888,11 +886,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     @Override
     public CompletionStage<Void> unregister(String name, String addr) {
-        try {
-            Validation.checkName(name);
-            Validation.checkAddr(addr);
-        } catch (DiscoveryException e) {
-            return CompletableFuture.failedFuture(e);
+        Optional<DiscoveryException> invalid = Validation.instanceProblem(name, addr);
+        if (invalid.isPresent()) {
+            return CompletableFuture.failedFuture(invalid.get());
         }
         if (closed) {
             return CompletableFuture.failedFuture(unavailable("backend closed"));

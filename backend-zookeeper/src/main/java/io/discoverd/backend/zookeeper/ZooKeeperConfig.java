@@ -1,6 +1,6 @@
 package io.discoverd.backend.zookeeper;
 
-import io.discoverd.backend.Durations;
+import io.discoverd.backend.ConfigValues;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.Objects;
@@ -115,22 +115,20 @@ record ZooKeeperConfig(String connect, int embeddedPort, String root, Duration s
         if (root.equals("/")) {
             throw new IllegalArgumentException("zookeeper.root: must not be '/' (use e.g. /discoverd)");
         }
-        Duration session = cfg.containsKey("sessionTimeout")
-                ? Durations.parse("zookeeper.sessionTimeout", cfg.getValue("sessionTimeout")) : Duration.ofSeconds(15);
-        Duration connection = cfg.containsKey("connectionTimeout")
-                ? Durations.parse("zookeeper.connectionTimeout", cfg.getValue("connectionTimeout")) : Duration.ofSeconds(5);
+        Duration session = ConfigValues.duration(cfg, "sessionTimeout", Duration.ofSeconds(15), "zookeeper.sessionTimeout");
+        Duration connection = ConfigValues.duration(cfg, "connectionTimeout", Duration.ofSeconds(5), "zookeeper.connectionTimeout");
         Auth auth = null;
         Object a = cfg.getValue("auth");
         if (a != null) {
             if (!(a instanceof JsonObject ao)) {
                 throw new IllegalArgumentException("zookeeper.auth: must be a map {scheme: digest, user: ..., password: ...}");
             }
-            String scheme = string(ao, "scheme", "digest", "zookeeper.auth.scheme");
+            String scheme = ConfigValues.string(ao, "scheme", "digest", "zookeeper.auth.scheme");
             if (!scheme.equals("digest")) {
                 throw new IllegalArgumentException("zookeeper.auth.scheme: only 'digest' is supported, got '" + scheme + "'");
             }
-            String user = string(ao, "user", "", "zookeeper.auth.user");
-            String password = string(ao, "password", "", "zookeeper.auth.password");
+            String user = ConfigValues.string(ao, "user", "", "zookeeper.auth.user");
+            String password = ConfigValues.string(ao, "password", "", "zookeeper.auth.password");
             if (user.isEmpty() || user.contains(":")) {
                 throw new IllegalArgumentException("zookeeper.auth.user: must be non-empty and without ':'");
             }
@@ -143,17 +141,6 @@ record ZooKeeperConfig(String connect, int embeddedPort, String root, Duration s
     }
 
     private static String string(JsonObject cfg, String key, String dflt) {
-        return string(cfg, key, dflt, "zookeeper." + key);
-    }
-
-    private static String string(JsonObject cfg, String key, String dflt, String field) {
-        Object v = cfg.getValue(key);
-        if (v == null) {
-            return dflt;
-        }
-        if (!(v instanceof String s)) {
-            throw new IllegalArgumentException(field + ": must be a string, got " + v);
-        }
-        return s;
+        return ConfigValues.string(cfg, key, dflt, "zookeeper." + key);
     }
 }
