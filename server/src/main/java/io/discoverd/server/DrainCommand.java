@@ -1,5 +1,7 @@
 package io.discoverd.server;
 
+import io.discoverd.server.cli.CliEnvironment;
+import io.discoverd.server.cli.ExitCodes;
 import io.discoverd.server.config.BindAddress;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,10 +11,12 @@ import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -23,13 +27,20 @@ import picocli.CommandLine.Spec;
  * there again with a new {@code created}. Use it to decommission a host, not to restart a daemon
  * (a plain stop, SIGTERM, keeps every instance online across the restart).
  *
- * <p>Exit status: 0 once the daemon has accepted the drain and stopped listening; 1 when it cannot
- * be reached, refuses (e.g. 403: the request must come from a loopback address), or is still
- * listening after {@code --timeout}; 2 for invalid flags.
+ * <p>The daemon is {@code --discoverd} (or its older name {@code --bind}), else {@code DISCOVERD},
+ * else {@code 127.0.0.1:1111}, as for the client subcommands.
+ *
+ * <p>Exit status: 0 once the daemon has accepted the drain and stopped listening; 1 when it refuses
+ * (e.g. 403: the request must come from a loopback address) or is still listening after
+ * {@code --timeout}; 2 for invalid flags; 4 when it cannot be reached.
  */
-@Command(name = "drain", mixinStandardHelpOptions = true,
+@Command(name = "drain", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION,
         description = {"Drains the daemon on this host: everything it holds goes offline at once, then it stops.",
-                "For decommissioning a host; to restart a daemon, stop it with SIGTERM instead."})
+                "For decommissioning a host; to restart a daemon, stop it with SIGTERM instead."},
+        exitCodeListHeading = ExitCodes.HEADING,
+        exitCodeList = {"0:the daemon accepted and stopped",
+                "1:the daemon refused (only loopback addresses may drain), or still listened after --timeout",
+                ExitCodes.LIST_USAGE, "4:the daemon cannot be reached"})
 final class DrainCommand implements Callable<Integer> {
 
     /** How long to wait for the daemon's answer, in ms. */
@@ -38,8 +49,11 @@ final class DrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--bind", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:1111",
-            description = "Address of the daemon (default: ${DEFAULT-VALUE}; an empty host means 127.0.0.1).")
+    @ParentCommand
+    CliEnvironment cli;
+
+    @Option(names = {"--discoverd", "--bind"}, paramLabel = "HOST:PORT",
+            description = "Address of the daemon (default: $DISCOVERD, else 127.0.0.1:1111; an empty host means 127.0.0.1).")
     String bind;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30",
@@ -52,10 +66,10 @@ final class DrainCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         BindAddress address;
         try {
-            address = BindAddress.parse("--bind", bind);
+            address = BindAddress.parse("--discoverd", target(bind, cli.environment()));
         } catch (IllegalArgumentException e) {
             err.println("discoverd drain: " + e.getMessage());
-            return Main.EXIT_CONFIG;
+            return ExitCodes.USAGE;
         }
         String host = address.host().isEmpty() || address.host().equals("0.0.0.0") ? "127.0.0.1" : address.host();
         InetSocketAddress target = new InetSocketAddress(host, address.port());
@@ -64,11 +78,11 @@ final class DrainCommand implements Callable<Integer> {
             statusLine = post(target);
         } catch (IOException e) {
             err.println("discoverd drain: cannot reach the daemon at " + address + ": " + e.getMessage());
-            return 1;
+            return ExitCodes.UNAVAILABLE;
         }
         if (!statusLine.matches("HTTP/1\\.[01] 200.*")) {
             err.println("discoverd drain: the daemon at " + address + " refused: " + statusLine);
-            return 1;
+            return ExitCodes.FAILED;
         }
         out.println("discoverd drain: " + address + " is draining");
         out.flush();
@@ -86,11 +100,24 @@ final class DrainCommand implements Callable<Integer> {
                 Thread.sleep(100); // polling a port until it closes, bounded by --timeout
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return 1;
+                return ExitCodes.FAILED;
             }
         }
         err.println("discoverd drain: " + address + " accepted but was still listening after " + timeoutSeconds + " s");
-        return 1;
+        return ExitCodes.FAILED;
+    }
+
+    /** The flag, else {@code DISCOVERD} (its optional {@code tcp://} prefix dropped), else the default. */
+    private static String target(String flag, Map<String, String> env) {
+        if (flag != null) {
+            return flag;
+        }
+        String fromEnv = env.get("DISCOVERD");
+        if (fromEnv == null || fromEnv.isBlank()) {
+            return "127.0.0.1:1111";
+        }
+        fromEnv = fromEnv.trim();
+        return fromEnv.startsWith("tcp://") ? fromEnv.substring("tcp://".length()) : fromEnv;
     }
 
     /** Sends {@code POST /drain} and returns the answer's status line. */

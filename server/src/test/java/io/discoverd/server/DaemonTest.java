@@ -107,7 +107,7 @@ class DaemonTest {
     }
 
     @Test
-    void drainCommand_withNoDaemonListening_exitsWith1() throws Exception {
+    void drainCommand_withNoDaemonListening_exitsWith4() throws Exception {
         int port;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
@@ -115,7 +115,7 @@ class DaemonTest {
         CommandLine cmd = new CommandLine(new Main());
         java.io.StringWriter err = new java.io.StringWriter();
         cmd.setErr(new java.io.PrintWriter(err));
-        assertEquals(1, cmd.execute("drain", "--bind", "127.0.0.1:" + port));
+        assertEquals(4, cmd.execute("drain", "--bind", "127.0.0.1:" + port));
         assertTrue(err.toString().contains("cannot reach"), err.toString());
         assertEquals(2, new CommandLine(new Main()).execute("drain", "--bind", "nope"));
     }
