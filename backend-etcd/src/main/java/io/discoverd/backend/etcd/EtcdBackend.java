@@ -120,6 +120,8 @@ final class EtcdBackend implements DiscoveryBackend {
     /** Whether a probe has answered yet (the first outcome is always logged). */
     private volatile boolean probed;
     private volatile boolean closed;
+    /** Whether new store calls are made; false from the start of a drain or stop. */
+    private volatile boolean accepting = true;
     private CompletableFuture<Void> stopped;
     private long probeTimer = -1;
     private long sweepTimer = -1;
@@ -145,8 +147,9 @@ final class EtcdBackend implements DiscoveryBackend {
         this.ttl = registrationTtl;
         this.leaseSeconds = Math.max(1, (registrationTtl.toMillis() + 999) / 1000);
         this.requestTimeout = config.requestTimeout();
-        this.pool = Executors.newCachedThreadPool(new ThreadFactoryBuilder()
-                .setNameFormat("discoverd-etcd-%d").setDaemon(true).build());
+        // The views' tasks never block: a few threads serve every watched service.
+        this.pool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+                new ThreadFactoryBuilder().setNameFormat("discoverd-etcd-%d").setDaemon(true).build());
     }
 
     /** Starts the reachability probe and the sweep of forgotten leases; does not wait for etcd. */
@@ -156,7 +159,7 @@ final class EtcdBackend implements DiscoveryBackend {
         }
         probe();
         probeTimer = vertx.setPeriodic(PROBE_INTERVAL_MS, id -> probe());
-        long sweepMs = Math.max(1000, ttl.toMillis());
+        long sweepMs = Math.max(500, ttl.toMillis() / 2);
         sweepTimer = vertx.setPeriodic(sweepMs, id -> sweep());
     }
 
@@ -185,13 +188,13 @@ final class EtcdBackend implements DiscoveryBackend {
         if (h == null || !Objects.equals(h.attrs(), attrs)) {
             return registerFromStore(name, addr, attrs, key, 1);
         }
-        CompletableFuture<Boolean> unchanged = call(kv.txn()
+        CompletableFuture<Boolean> unchanged = call(() -> kv.txn()
                 .If(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(h.modRevision())))
                 .commit())
                 .thenApply(TxnResponse::isSucceeded);
         return keepAlive(h.lease()).thenCombine(unchanged, (alive, same) -> alive && same).thenCompose(ok -> {
             if (ok) {
-                held.put(key, new Held(h.lease(), h.created(), h.modRevision(), h.attrs(), System.nanoTime()));
+                held.replace(key, h, new Held(h.lease(), h.created(), h.modRevision(), h.attrs(), System.nanoTime()));
                 return CompletableFuture.completedFuture(
                         new Registration(new Instance(name, addr, attrs, h.created()), Outcome.REFRESHED));
             }
@@ -207,7 +210,7 @@ final class EtcdBackend implements DiscoveryBackend {
             return CompletableFuture.failedFuture(new DiscoveryException.StoreUnavailable(
                     "etcd: key " + key + " kept changing under " + MAX_ATTEMPTS + " attempts to register it"));
         }
-        return call(kv.get(bytes(key))).thenCompose(resp -> {
+        return call(() -> kv.get(bytes(key))).thenCompose(resp -> {
             if (resp.getKvs().isEmpty()) {
                 return create(name, addr, attrs, key, attempt);
             }
@@ -239,10 +242,10 @@ final class EtcdBackend implements DiscoveryBackend {
 
     /** Grants a lease and creates the key on it if it is still absent. */
     private CompletableFuture<Registration> create(String name, String addr, Map<String, String> attrs, String key, int attempt) {
-        return call(leases.grant(leaseSeconds)).thenCompose(grant -> {
+        return call(() -> leases.grant(leaseSeconds)).thenCompose(grant -> {
             long lease = grant.getID();
             ByteSequence k = bytes(key);
-            return call(kv.txn()
+            return call(() -> kv.txn()
                     .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
                     .Then(Op.put(k, ByteSequence.from(StoredAttrs.encode(attrs)), PutOption.builder().withLeaseId(lease).build()),
                             Op.get(k, GetOption.DEFAULT))
@@ -265,7 +268,7 @@ final class EtcdBackend implements DiscoveryBackend {
     /** A key without a lease (not written by a daemon): bound to a new lease, keeping its create revision. */
     private CompletableFuture<Registration> adoptUnleased(String name, String addr, Map<String, String> attrs, String key,
                                                          KeyValue stored, int attempt) {
-        return call(leases.grant(leaseSeconds)).thenCompose(grant -> putIfUnchanged(key, attrs, stored, grant.getID())
+        return call(() -> leases.grant(leaseSeconds)).thenCompose(grant -> putIfUnchanged(key, attrs, stored, grant.getID())
                 .thenCompose(modRevision -> {
                     if (modRevision < 0) {
                         revokeQuietly(grant.getID());
@@ -282,7 +285,7 @@ final class EtcdBackend implements DiscoveryBackend {
     /** Puts attrs on {@code lease} if the key is still at {@code stored}'s mod revision; returns the new mod revision, or -1. */
     private CompletableFuture<Long> putIfUnchanged(String key, Map<String, String> attrs, KeyValue stored, long lease) {
         ByteSequence k = bytes(key);
-        return call(kv.txn()
+        return call(() -> kv.txn()
                 .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(stored.getModRevision())))
                 .Then(Op.put(k, ByteSequence.from(StoredAttrs.encode(attrs)), PutOption.builder().withLeaseId(lease).build()),
                         Op.get(k, GetOption.DEFAULT))
@@ -300,7 +303,7 @@ final class EtcdBackend implements DiscoveryBackend {
 
     /** Keeps a lease alive once: {@code true}, or {@code false} when etcd no longer has it. */
     private CompletableFuture<Boolean> keepAlive(long lease) {
-        return call(leases.keepAliveOnce(lease))
+        return call(() -> leases.keepAliveOnce(lease))
                 .thenApply(r -> r.getTTL() > 0)
                 .exceptionallyCompose(e -> isLeaseNotFound(e)
                         ? CompletableFuture.completedFuture(false) : CompletableFuture.failedFuture(e));
@@ -326,20 +329,20 @@ final class EtcdBackend implements DiscoveryBackend {
             return CompletableFuture.failedFuture(invalid.get());
         }
         String key = key(name, addr);
-        return serialized(key, () -> call(kv.get(bytes(key))).thenCompose(resp -> {
+        return serialized(key, () -> call(() -> kv.get(bytes(key))).thenCompose(resp -> {
             held.remove(key);
             if (resp.getKvs().isEmpty()) {
                 return CompletableFuture.<Void>failedFuture(new DiscoveryException.InstanceNotFound(key));
             }
             KeyValue stored = resp.getKvs().get(0);
             if (stored.getLease() == 0) {
-                return call(kv.delete(bytes(key), DeleteOption.DEFAULT)).thenCompose(d -> d.getDeleted() > 0
+                return call(() -> kv.delete(bytes(key), DeleteOption.DEFAULT)).thenCompose(d -> d.getDeleted() > 0
                         ? CompletableFuture.<Void>completedFuture(null)
                         : CompletableFuture.<Void>failedFuture(new DiscoveryException.InstanceNotFound(key)));
             }
             // Revoking deletes the key (one delete event) and ends the lease, so no remembered lease
             // keeps a heartbeat "refreshing" an instance that is gone.
-            return call(leases.revoke(stored.getLease())).<Void>thenApply(r -> null)
+            return call(() -> leases.revoke(stored.getLease())).<Void>thenApply(r -> null)
                     .exceptionallyCompose(e -> isLeaseNotFound(e)
                             ? CompletableFuture.failedFuture(new DiscoveryException.InstanceNotFound(key))
                             : CompletableFuture.failedFuture(e));
@@ -415,7 +418,7 @@ final class EtcdBackend implements DiscoveryBackend {
     /** A linearizable read of every key under {@code prefix}. */
     CompletableFuture<EtcdServiceView.Read> readService(String prefix) {
         ByteSequence p = bytes(prefix);
-        return call(kv.get(p, GetOption.builder().isPrefix(true).build()))
+        return call(() -> kv.get(p, GetOption.builder().isPrefix(true).build()))
                 .thenApply((GetResponse r) -> new EtcdServiceView.Read(r.getHeader().getRevision(), r.getKvs()));
     }
 
@@ -480,9 +483,24 @@ final class EtcdBackend implements DiscoveryBackend {
         if (stopped != null) {
             return stopped;
         }
+        // First refuse new store calls, then let the operations under way settle (each fails at its
+        // next store call, or completes), so a Register racing the drain cannot leave behind an
+        // instance created after the leases were collected.
+        accepting = false;
+        CompletableFuture<?>[] inFlight = keyChains.values().toArray(CompletableFuture[]::new);
+        stopped = CompletableFuture.allOf(inFlight)
+                .completeOnTimeout(null, requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .handle((v, x) -> null)
+                .thenCompose(v -> revokeHeld())
+                .thenCompose(v -> stop());
+        return stopped;
+    }
+
+    /** Revokes the lease of every remembered instance; never fails. */
+    private CompletableFuture<Void> revokeHeld() {
         List<CompletableFuture<?>> revokes = new ArrayList<>();
         for (Map.Entry<String, Held> e : held.entrySet()) {
-            revokes.add(call(leases.revoke(e.getValue().lease())).handle((r, x) -> {
+            revokes.add(timed(leases.revoke(e.getValue().lease())).handle((r, x) -> {
                 if (x != null && !isLeaseNotFound(x)) {
                     LOG.warn("drain: could not revoke the lease of {}: {}", e.getKey(), storeError(x).getMessage());
                 }
@@ -490,13 +508,11 @@ final class EtcdBackend implements DiscoveryBackend {
             }));
         }
         LOG.info("drain: revoking the leases of {} instances", revokes.size());
-        stopped = CompletableFuture.allOf(revokes.toArray(CompletableFuture[]::new))
-                .handle((v, x) -> null)
-                .thenCompose(v -> stop());
-        return stopped;
+        return CompletableFuture.allOf(revokes.toArray(CompletableFuture[]::new));
     }
 
     private CompletableFuture<Void> stop() {
+        accepting = false;
         closed = true;
         if (probeTimer >= 0) {
             vertx.cancelTimer(probeTimer);
@@ -606,11 +622,19 @@ final class EtcdBackend implements DiscoveryBackend {
         });
     }
 
-    /** A store call with the request timeout; its failure becomes a {@link DiscoveryException}. */
-    private <T> CompletableFuture<T> call(CompletableFuture<T> f) {
-        if (closed) {
+    /**
+     * A store call with the request timeout; its failure becomes a {@link DiscoveryException}.
+     * Refused without reaching etcd once the backend stops or drains.
+     */
+    private <T> CompletableFuture<T> call(Supplier<CompletableFuture<T>> request) {
+        if (!accepting) {
             return CompletableFuture.failedFuture(new DiscoveryException.StoreUnavailable("the daemon is stopping"));
         }
+        return timed(request.get());
+    }
+
+    /** The request timeout and the error mapping of {@link #call}, for the drain's own revokes. */
+    private <T> CompletableFuture<T> timed(CompletableFuture<T> f) {
         return f.orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .handle((v, e) -> {
                     if (e == null) {
@@ -630,8 +654,7 @@ final class EtcdBackend implements DiscoveryBackend {
         if (root instanceof DiscoveryException de) {
             return de;
         }
-        if (root instanceof TimeoutException) {
-            reachable(false, root);
+        if (root instanceof TimeoutException) { // slow, not gone: reachability is the probe's to judge
             return new DiscoveryException.StoreUnavailable(description + " did not answer within " + requestTimeout.toMillis() + " ms", root);
         }
         if (root instanceof EtcdException ee && (ee.getErrorCode() == ErrorCode.UNAVAILABLE

@@ -81,6 +81,9 @@ record EtcdConfig(List<String> endpoints, String prefix, Duration connectTimeout
                 throw new IllegalArgumentException("etcd.tls.certFile, etcd.tls.keyFile: give both or neither");
             }
             tls = new Tls(ca, cert, key);
+            if (endpoints.stream().anyMatch(e -> e.startsWith("http://"))) {
+                throw new IllegalArgumentException("etcd.tls: given, but etcd.endpoints use http://; write https:// URLs");
+            }
         }
         return new EtcdConfig(endpoints, prefix, connect, request, user, password, tls);
     }

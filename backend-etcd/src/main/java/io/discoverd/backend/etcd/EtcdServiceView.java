@@ -56,8 +56,16 @@ final class EtcdServiceView {
     record Entry(Map<String, String> attrs, long created, long modRevision, long lease) {
     }
 
-    /** A subscriber that gets events above {@code floor}. */
-    private record Attached(GuardedSubscription sub, long floor) {
+    /**
+     * A subscriber that gets events above {@code floor}; its snapshot was the view at
+     * {@code snapshotRevision} (at most {@code floor}). It knows an instance whose mod revision is at
+     * most {@code snapshotRevision} (its snapshot) or above {@code floor} (delivered), and no other.
+     */
+    private record Attached(GuardedSubscription sub, long floor, long snapshotRevision) {
+
+        boolean knows(Entry e) {
+            return e.modRevision() <= snapshotRevision || e.modRevision() > floor;
+        }
     }
 
     /** A subscriber waiting for its barrier read, then for the view to catch up with it. */
@@ -201,7 +209,7 @@ final class EtcdServiceView {
         }
         sub.current();
         if (!sub.isClosed()) {
-            attached.add(new Attached(sub, floor));
+            attached.add(new Attached(sub, floor, applied));
         }
     }
 
@@ -280,7 +288,9 @@ final class EtcdServiceView {
         if (old != null) {
             backend.observedDelete(name, addr, old);
             for (Attached a : List.copyOf(attached)) {
-                if (rev > a.floor()) {
+                // A resync may remove an instance that came and went between a subscriber's
+                // snapshot and its floor: it never saw it, so it hears nothing of it.
+                if (rev > a.floor() && a.knows(old)) {
                     a.sub().offline(name, addr);
                 }
             }

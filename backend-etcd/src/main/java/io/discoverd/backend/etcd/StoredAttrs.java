@@ -1,10 +1,11 @@
 package io.discoverd.backend.etcd;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -19,8 +20,6 @@ import java.util.Optional;
 final class StoredAttrs {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final TypeReference<LinkedHashMap<String, String>> MAP = new TypeReference<>() {
-    };
 
     /** What {@link #parse} makes of a value: the attrs (possibly {@code null} for nil). */
     record Parsed(Map<String, String> attrs) {
@@ -45,13 +44,29 @@ final class StoredAttrs {
      *         daemon did not write; callers skip it)
      */
     static Optional<Parsed> parse(byte[] value) {
+        JsonNode tree;
         try {
-            if (JSON.readTree(value).isNull()) {
-                return Optional.of(new Parsed(null));
-            }
-            return Optional.of(new Parsed(JSON.readValue(value, MAP)));
+            tree = JSON.readTree(value);
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
+        if (tree == null || tree.isMissingNode()) {
+            return Optional.empty();
+        }
+        if (tree.isNull()) {
+            return Optional.of(new Parsed(null));
+        }
+        if (!tree.isObject()) {
+            return Optional.empty();
+        }
+        Map<String, String> attrs = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = tree.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            if (!f.getValue().isTextual()) {
+                return Optional.empty(); // only strings: a number or null is not an attribute value
+            }
+            attrs.put(f.getKey(), f.getValue().textValue());
+        }
+        return Optional.of(new Parsed(attrs));
     }
 }

@@ -210,4 +210,28 @@ class EtcdBackendTest {
         assertEquals(first.instance().created(), back.instance().created());
         assertEquals(Map.of("v", "1"), l.awaitOnline(TIMEOUT, "x:1").attrs());
     }
+
+    /**
+     * DiscoveryBackend#drain: every instance registered through the drained daemon goes offline, also
+     * those whose Register was under way when the drain began (each either fails or is revoked):
+     * afterwards the store holds none of them.
+     */
+    @Test
+    void drain_racingRegistrations_leavesNoneOfThemBehind() throws Exception {
+        DiscoveryBackend drained = backend(vertx, Duration.ofSeconds(30));
+        DiscoveryBackend peer = backend(vertx, Duration.ofSeconds(30));
+        await(drained.register("race", "settled:1", null));
+        List<java.util.concurrent.CompletableFuture<Registration>> racing = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            racing.add(drained.register("race", "10.9.0." + i + ":80", Map.of("i", "" + i)).toCompletableFuture());
+        }
+        await(drained.drain());
+        for (var r : racing) {
+            r.handle((v, e) -> null).get(TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+        RecordingListener l = new RecordingListener();
+        peer.subscribe("race", l);
+        assertEquals(List.of(), l.awaitCurrent(TIMEOUT), "instances of the drained daemon left in the store");
+        assertEquals(java.util.Optional.empty(), await(peer.leader("race")));
+    }
 }

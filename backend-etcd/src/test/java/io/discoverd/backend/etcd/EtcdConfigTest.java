@@ -121,12 +121,15 @@ class EtcdConfigTest {
         Path ca = Files.writeString(tmp.resolve("ca.pem"), "x");
         Path cert = Files.writeString(tmp.resolve("cert.pem"), "x");
         Path key = Files.writeString(tmp.resolve("key.pem"), "x");
-        EtcdConfig c = EtcdConfig.parse(new JsonObject().put("tls", new JsonObject()
+        EtcdConfig c = EtcdConfig.parse(new JsonObject().put("endpoints", "https://127.0.0.1:2379").put("tls", new JsonObject()
                 .put("caFile", ca.toString()).put("certFile", cert.toString()).put("keyFile", key.toString())));
         assertEquals(new EtcdConfig.Tls(ca, cert, key), c.tls());
         assertTrue(c.usesTls());
         assertEquals(new EtcdConfig.Tls(ca, null, null),
-                EtcdConfig.parse(new JsonObject().put("tls", new JsonObject().put("caFile", ca.toString()))).tls());
+                EtcdConfig.parse(new JsonObject().put("endpoints", "https://127.0.0.1:2379")
+                        .put("tls", new JsonObject().put("caFile", ca.toString()))).tls());
+        // TLS files with plain http endpoints would be silently unused: refused.
+        refusedNaming(new JsonObject().put("tls", new JsonObject().put("caFile", ca.toString())), "etcd.tls");
 
         refusedNaming(new JsonObject().put("tls", new JsonObject().put("caFile", tmp.resolve("missing.pem").toString())),
                 "etcd.tls.caFile");
