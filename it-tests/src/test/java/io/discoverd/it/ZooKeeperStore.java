@@ -1,13 +1,14 @@
 package io.discoverd.it;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import org.apache.curator.test.TestingServer;
 
 /**
  * A real ZooKeeper server on a loopback ephemeral port (curator-test), shared by the daemons of
  * a test, and the config that points a daemon at it.
  */
-public final class ZooKeeperStore implements AutoCloseable {
+public final class ZooKeeperStore implements TestStore {
 
     private final TestingServer server;
 
@@ -15,32 +16,39 @@ public final class ZooKeeperStore implements AutoCloseable {
         server = new TestingServer(true);
     }
 
+    @Override
+    public Backend backend() {
+        return Backend.ZOOKEEPER;
+    }
+
     /** The connect string, {@code 127.0.0.1:<port>}. */
     public String connectString() {
         return "127.0.0.1:" + server.getPort();
     }
 
-    /**
-     * A complete {@code discoverd.yaml} for a daemon on this store.
-     *
-     * @param dataDir the daemon's own data directory
-     * @param extra   more top-level YAML lines (e.g. {@code registrationTtl: 2s}), may be empty
-     */
-    public String daemonConfig(java.nio.file.Path dataDir, String extra) {
+    @Override
+    public String address() {
+        return connectString();
+    }
+
+    @Override
+    public String daemonConfig(Path dataDir, String extra) {
         return "backend: zookeeper\n"
                 + "dataDir: " + dataDir + "\n"
-                + extra + (extra.isEmpty() || extra.endsWith("\n") ? "" : "\n")
+                + TestStore.lines(extra)
                 + "zookeeper:\n"
                 + "  connect: " + connectString() + "\n"
                 + "  sessionTimeout: 15s\n";
     }
 
     /** Stops the server, keeping its port and data for {@link #restart()} (a store outage). */
+    @Override
     public void stop() throws IOException {
         server.stop();
     }
 
     /** Starts the server again on the same port with the same data (sessions survive a short outage). */
+    @Override
     public void restart() throws Exception {
         server.restart();
     }

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.OnlyOn;
 import io.discoverd.it.json.JsonRpcClient;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -24,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * embedded}) and a second daemon joining it by its client port (ARCHITECTURE.md, backend-zookeeper;
  * PROTOCOL.md §5.9, checklist #46 and #49 on that setup).
  */
+@OnlyOn(Backend.ZOOKEEPER)
 class EmbeddedZooKeeperTest {
 
     @TempDir

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.EachBackend;
 import io.discoverd.it.StoreAndDaemon;
-import io.discoverd.it.ZooKeeperStore;
+import io.discoverd.it.TestStore;
 import io.discoverd.it.json.JsonRpcClient.Msg;
 import io.discoverd.it.json.JsonRpcClient;
 import java.nio.file.Path;
@@ -16,36 +18,42 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
- * Two daemons on one ZooKeeper (PROTOCOL.md §5.7, §5.9, §6.1; checklist #46, #47, #49): the same
+ * Two daemons on one store (PROTOCOL.md §5.7, §5.9, §6.1; checklist #46, #47, #49): the same
  * instances with the same {@code Created} through either daemon, changes through either reaching
  * subscribers on both, read-your-writes across daemons. Registration TTL 3 s, so the cross-daemon
  * heartbeat check is short.
  */
+@EachBackend
 class TwoDaemonsOneStoreTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final Duration ITEM = Duration.ofSeconds(10);
 
     @TempDir
     static Path dir;
-    static ZooKeeperStore store;
+    static TestStore store;
     static DaemonProcess a;
     static DaemonProcess b;
 
-    @BeforeAll
-    static void start() throws Exception {
-        store = new ZooKeeperStore();
-        a = StoreAndDaemon.startDaemon(store, dir.resolve("a"), "registrationTtl: 3s");
-        b = StoreAndDaemon.startDaemon(store, dir.resolve("b"), "registrationTtl: 3s");
+    @BeforeParameterizedClassInvocation
+    static void start(Backend backend) throws Exception {
+        store = backend.startStore();
+        a = StoreAndDaemon.startDaemon(store, dir.resolve(backend.configName()).resolve("a"), "registrationTtl: 3s");
+        b = StoreAndDaemon.startDaemon(store, dir.resolve(backend.configName()).resolve("b"), "registrationTtl: 3s");
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         for (AutoCloseable c : new AutoCloseable[] {b, a, store}) {
             if (c != null) {

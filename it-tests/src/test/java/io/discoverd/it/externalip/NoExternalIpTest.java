@@ -3,8 +3,10 @@ package io.discoverd.it.externalip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
-import io.discoverd.it.ZooKeeperStore;
+import io.discoverd.it.EachBackend;
+import io.discoverd.it.TestStore;
 import io.discoverd.it.json.JsonRpcClient;
 import io.discoverd.it.json.JsonRpcClient.Msg;
 import java.nio.file.Path;
@@ -13,9 +15,15 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
 
 /** A daemon started without {@code EXTERNAL_IP} and without {@code externalIp} (PROTOCOL.md §5.2). */
+@EachBackend
 class NoExternalIpTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     @TempDir
     Path dir;
@@ -26,7 +34,7 @@ class NoExternalIpTest {
     void portOnlyAddr_isRefused_fullAddr_works() throws Exception {
         Map<String, String> env = new HashMap<>();
         env.put("EXTERNAL_IP", null);
-        try (ZooKeeperStore store = new ZooKeeperStore();
+        try (TestStore store = backend.startStore();
              DaemonProcess daemon = DaemonProcess.start(dir.resolve("d"), store.daemonConfig(dir.resolve("data"), ""),
                      env, "127.0.0.1:0");
              JsonRpcClient c = JsonRpcClient.connect(daemon.port())) {

@@ -2,7 +2,9 @@ package io.discoverd.it.gob;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.OnlyOn;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -16,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * judged by a gob replay of the whole recorded session (PROTOCOL.md §8 #10–#13, #27–#29, #31,
  * #32, #34, #38).
  */
+@OnlyOn(Backend.ZOOKEEPER)
 class GobEmbeddedZooKeeperTest {
 
     @TempDir

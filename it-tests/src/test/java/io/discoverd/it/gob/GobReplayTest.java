@@ -2,21 +2,24 @@ package io.discoverd.it.gob;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.EachBackend;
 import io.discoverd.it.StoreAndDaemon;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
- * Replays of the gob captures in {@code testdata/wire} against a packaged daemon on ZooKeeper: the
+ * Replays of the gob captures in {@code testdata/wire} against a packaged daemon on each store: the
  * client bytes go out verbatim and Go's {@code encoding/gob} compares the daemon's answers by value
  * with the original's recorded ones (PROTOCOL.md §8; testdata/wire/README.md).
  *
@@ -25,7 +28,12 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * client's {@code -clean}, on by default): every replay sees an empty {@code web} service.
  */
 @Execution(ExecutionMode.SAME_THREAD)
+@EachBackend
 class GobReplayTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
@@ -34,13 +42,13 @@ class GobReplayTest {
     private static StoreAndDaemon env;
     private static DaemonProcess daemon;
 
-    @BeforeAll
-    static void startDaemon() throws Exception {
-        env = StoreAndDaemon.start(tmp, "");
+    @BeforeParameterizedClassInvocation
+    static void startDaemon(Backend backend) throws Exception {
+        env = StoreAndDaemon.start(backend, tmp, "");
         daemon = env.daemon();
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         if (env != null) {
             env.close();

@@ -2,23 +2,31 @@ package io.discoverd.it.gob;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.EachBackend;
 import io.discoverd.it.StoreAndDaemon;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * The PROTOCOL.md §8 checklist items that one daemon with the default TTL can show, driven in gob
  * by the Go interop client: one test per scenario subcommand, each on its own service names so
  * that the scenarios share the daemon.
  */
+@EachBackend
 class GobScenarioTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
@@ -27,13 +35,13 @@ class GobScenarioTest {
     private static StoreAndDaemon env;
     private static DaemonProcess daemon;
 
-    @BeforeAll
-    static void startDaemon() throws Exception {
-        env = StoreAndDaemon.start(tmp, "");
+    @BeforeParameterizedClassInvocation
+    static void startDaemon(Backend backend) throws Exception {
+        env = StoreAndDaemon.start(backend, tmp, "");
         daemon = env.daemon();
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         if (env != null) {
             env.close();

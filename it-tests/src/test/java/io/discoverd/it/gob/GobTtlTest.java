@@ -2,23 +2,31 @@ package io.discoverd.it.gob;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.EachBackend;
 import io.discoverd.it.StoreAndDaemon;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * Registration lifetime in gob against a daemon configured with a short {@code registrationTtl}
  * (2 s instead of 10 s, so that PROTOCOL.md §8 #36, #37 and #40 run in seconds; the rules are
  * stated relative to the TTL in §5.6).
  */
+@EachBackend
 class GobTtlTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final String TTL = "2s";
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
@@ -28,13 +36,13 @@ class GobTtlTest {
     private static StoreAndDaemon env;
     private static DaemonProcess daemon;
 
-    @BeforeAll
-    static void startDaemon() throws Exception {
-        env = StoreAndDaemon.start(tmp, "registrationTtl: " + TTL);
+    @BeforeParameterizedClassInvocation
+    static void startDaemon(Backend backend) throws Exception {
+        env = StoreAndDaemon.start(backend, tmp, "registrationTtl: " + TTL);
         daemon = env.daemon();
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         if (env != null) {
             env.close();

@@ -2,40 +2,50 @@ package io.discoverd.it.gob;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
-import io.discoverd.it.ZooKeeperStore;
+import io.discoverd.it.EachBackend;
+import io.discoverd.it.StoreAndDaemon;
+import io.discoverd.it.TestStore;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
- * Two daemons on one ZooKeeper, driven in gob (PROTOCOL.md §5.9, §8 #46, #47, #49). The TTL is
+ * Two daemons on one store, driven in gob (PROTOCOL.md §5.9, §8 #46, #47, #49). The TTL is
  * shortened to 4 s so that heartbeats through the other daemon are shown to span more than one TTL.
  */
+@EachBackend
 class GobTwoDaemonsTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final String TTL = "4s";
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
 
     @TempDir
     static Path tmp;
-    private static ZooKeeperStore store;
+    private static TestStore store;
     private static DaemonProcess a;
     private static DaemonProcess b;
 
-    @BeforeAll
-    static void startDaemons() throws Exception {
-        store = new ZooKeeperStore();
-        a = DaemonProcess.start(tmp.resolve("a"), store.daemonConfig(tmp.resolve("a-data"), "registrationTtl: " + TTL));
-        b = DaemonProcess.start(tmp.resolve("b"), store.daemonConfig(tmp.resolve("b-data"), "registrationTtl: " + TTL));
+    @BeforeParameterizedClassInvocation
+    static void startDaemons(Backend backend) throws Exception {
+        store = backend.startStore();
+        Path dir = tmp.resolve(backend.configName());
+        a = StoreAndDaemon.startDaemon(store, dir.resolve("a"), "registrationTtl: " + TTL);
+        b = StoreAndDaemon.startDaemon(store, dir.resolve("b"), "registrationTtl: " + TTL);
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         for (DaemonProcess d : new DaemonProcess[] {a, b}) {
             if (d != null) {

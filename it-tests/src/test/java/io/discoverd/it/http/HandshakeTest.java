@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.Backend;
+import io.discoverd.it.EachBackend;
 import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.json.JsonRpcClient;
 import java.io.ByteArrayOutputStream;
@@ -17,11 +19,12 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -30,7 +33,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * byte-exact upgrade answer under any segmentation, codec selection proven by a working request in
  * the selected codec, and the 404/405 answers.
  */
+@EachBackend
 class HandshakeTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final Duration READ = Duration.ofSeconds(10);
     /** Distinct instance ports for the registrations that prove the gob codec. */
@@ -40,12 +48,12 @@ class HandshakeTest {
     static Path dir;
     static StoreAndDaemon env;
 
-    @BeforeAll
-    static void start() throws Exception {
-        env = StoreAndDaemon.start(dir, "");
+    @BeforeParameterizedClassInvocation
+    static void start(Backend backend) throws Exception {
+        env = StoreAndDaemon.start(backend, dir, "");
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         if (env != null) {
             env.close();

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.Backend;
+import io.discoverd.it.OnlyOn;
 import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.http.GobWire;
 import io.discoverd.it.http.RawConnection;
@@ -24,8 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
  * Upgraded connections are never closed for being idle (PROTOCOL.md §1.5, checklist #8). The idle
  * period is {@code -Ddiscoverd.idleMinutes=N} minutes, 10 by default (the checklist's value); it is
  * the only long test, so it is ordered first and runs concurrently with the other classes
- * (junit-platform.properties).
+ * (junit-platform.properties). It runs on ZooKeeper only: idleness is the listener's business, not
+ * the store's, and one 10-minute run per suite is enough.
  */
+@OnlyOn(Backend.ZOOKEEPER)
 @Order(1)
 class IdleConnectionTest {
 
@@ -38,7 +42,7 @@ class IdleConnectionTest {
 
     @BeforeAll
     static void start() throws Exception {
-        env = StoreAndDaemon.start(dir, "");
+        env = StoreAndDaemon.start(Backend.ZOOKEEPER, dir, "");
     }
 
     @AfterAll

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.Backend;
+import io.discoverd.it.EachBackend;
 import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.http.RawConnection;
 import io.discoverd.it.json.JsonRpcClient.Msg;
@@ -18,29 +20,35 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * Replays the JSON captures against the packaged daemon and checks the JSON request shapes of
  * PROTOCOL.md §4 (checklist §8.6). Server output is compared as parsed JSON; {@code Created} by
  * relation only (README of testdata/wire).
  */
+@EachBackend
 class JsonCaptureReplayTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     @TempDir
     static Path dir;
     static StoreAndDaemon env;
 
-    @BeforeAll
-    static void start() throws Exception {
-        env = StoreAndDaemon.start(dir, "");
+    @BeforeParameterizedClassInvocation
+    static void start(Backend backend) throws Exception {
+        env = StoreAndDaemon.start(backend, dir, "");
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         if (env != null) {
             env.close();

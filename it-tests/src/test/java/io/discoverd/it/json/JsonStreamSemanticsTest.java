@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.discoverd.it.Backend;
+import io.discoverd.it.EachBackend;
 import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.json.JsonRpcClient.Msg;
 import java.nio.file.Path;
@@ -20,18 +22,24 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * Subscribe, Register and Unregister semantics through the JSON codec (PROTOCOL.md §5, §6, §5.11;
- * checklist §8.4 and §8.5 in their JSON form), against the packaged daemon on a real ZooKeeper.
+ * checklist §8.4 and §8.5 in their JSON form), against the packaged daemon on a real store of each kind.
  * Every test uses its own service names, so the tests share one daemon.
  */
+@EachBackend
 class JsonStreamSemanticsTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final Duration QUIET = Duration.ofMillis(600);
 
@@ -39,12 +47,12 @@ class JsonStreamSemanticsTest {
     static Path dir;
     static StoreAndDaemon env;
 
-    @BeforeAll
-    static void start() throws Exception {
-        env = StoreAndDaemon.start(dir, "");
+    @BeforeParameterizedClassInvocation
+    static void start(Backend backend) throws Exception {
+        env = StoreAndDaemon.start(backend, dir, "");
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         if (env != null) {
             env.close();

@@ -1,6 +1,8 @@
 package io.discoverd.it.restart;
 
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.OnlyOn;
 import java.nio.file.Path;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -13,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A second daemon joins the embedded server by its client port, so its store is away while the
  * first daemon is; its view is checked once both are back. The scenario is {@link RestartScenario}.
  */
+@OnlyOn(Backend.ZOOKEEPER)
 class EmbeddedRestartTest {
 
     @TempDir
@@ -29,7 +32,7 @@ class EmbeddedRestartTest {
             }
             return "backend: zookeeper\n"
                     + "dataDir: " + work.resolve("data") + "\n"
-                    + "registrationTtl: " + RestartScenario.TTL + "\n"
+                    + RestartScenario.Timing.ZOOKEEPER.ttlYaml() + "\n"
                     + "zookeeper:\n"
                     + "  connect: embedded\n"
                     + "  sessionTimeout: 15s\n"
@@ -39,11 +42,11 @@ class EmbeddedRestartTest {
             Path joiner = tmp.resolve(label + "-joiner");
             try (DaemonProcess b = DaemonProcess.start(joiner, "backend: zookeeper\n"
                     + "dataDir: " + joiner.resolve("data") + "\n"
-                    + "registrationTtl: " + RestartScenario.TTL + "\n"
+                    + RestartScenario.Timing.ZOOKEEPER.ttlYaml() + "\n"
                     + "zookeeper:\n"
                     + "  connect: 127.0.0.1:" + zkPort[0] + "\n"
                     + "  sessionTimeout: 15s\n")) {
-                RestartScenario.run(a, b, true, kill, "embedded-" + label);
+                RestartScenario.run(a, b, true, kill, RestartScenario.Timing.ZOOKEEPER, "embedded-" + label);
             }
         }
     }

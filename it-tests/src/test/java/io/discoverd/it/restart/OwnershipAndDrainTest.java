@@ -5,7 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.EachBackend;
+import io.discoverd.it.EtcdStore;
+import io.discoverd.it.StoreAndDaemon;
+import io.discoverd.it.TestStore;
 import io.discoverd.it.ZooKeeperStore;
 import io.discoverd.it.json.JsonRpcClient;
 import java.io.IOException;
@@ -22,19 +27,27 @@ import java.util.function.Supplier;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
- * Two daemons on one ZooKeeper (issue 3, second test item; PROTOCOL.md §5.6, §6.4, §8 #47): an
- * instance belongs to the session of the daemon that created it, heartbeats may reach any daemon,
- * Unregister through any daemon removes it, and draining a daemon ({@code bin/discoverd drain})
- * takes exactly its own instances offline at once. TTL 3 s; the Go clients heartbeat every second.
+ * Two daemons on one store (issue 3, second test item; PROTOCOL.md §5.6, §6.4, §8 #47): heartbeats
+ * may reach any daemon, Unregister through any daemon removes an instance, and draining a daemon
+ * ({@code bin/discoverd drain}) takes exactly the instances registered through it offline at once;
+ * their heartbeats then reaching another daemon register them anew. On ZooKeeper an instance
+ * belongs to the session of the daemon that created it; on etcd to a lease that the registering
+ * daemon granted and that a drain revokes. TTL 3 s; the Go clients heartbeat every second.
  */
+@EachBackend
 class OwnershipAndDrainTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final String TTL = "3s";
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -43,18 +56,20 @@ class OwnershipAndDrainTest {
 
     @TempDir
     static Path tmp;
-    private static ZooKeeperStore store;
+    private static TestStore store;
+    private static Path dir;
     private static DaemonProcess a;
     private static DaemonProcess b;
 
-    @BeforeAll
-    static void start() throws Exception {
-        store = new ZooKeeperStore();
-        a = DaemonProcess.start(tmp.resolve("a"), store.daemonConfig(tmp.resolve("a-data"), "registrationTtl: " + TTL));
-        b = DaemonProcess.start(tmp.resolve("b"), store.daemonConfig(tmp.resolve("b-data"), "registrationTtl: " + TTL));
+    @BeforeParameterizedClassInvocation
+    static void start(Backend backend) throws Exception {
+        store = backend.startStore();
+        dir = tmp.resolve(backend.configName());
+        a = StoreAndDaemon.startDaemon(store, dir.resolve("a"), "registrationTtl: " + TTL);
+        b = StoreAndDaemon.startDaemon(store, dir.resolve("b"), "registrationTtl: " + TTL);
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         for (DaemonProcess d : new DaemonProcess[] {a, b}) {
             if (d != null) {
@@ -113,7 +128,7 @@ class OwnershipAndDrainTest {
 
     @Test
     @DisplayName("issue 3, §5.9: Unregister through B of an instance owned by A removes it for good: one offline update at subscribers of both, "
-            + "still gone past 2×TTL, and A keeps no leader-latch participant for it")
+            + "still gone past 2×TTL, and the store keeps nothing of it (ZooKeeper: no leader-latch participant; etcd: no key)")
     void unregisterThroughTheNonOwnerRemovesItForGood() throws Exception {
         String name = "unreg";
         try (GoProcess keep = GoProcess.heartbeat(a.address(), name, 7301);
@@ -142,14 +157,19 @@ class OwnershipAndDrainTest {
             assertEquals(rest, Views.snapshot(a.port(), name), why);
             assertEquals(rest, Views.snapshot(b.port(), name), why);
             assertEquals("127.0.0.1:7301 created " + both.get("127.0.0.1:7301"), Views.leader(b.port(), name), why);
-            // the store layout (backend-zookeeper README): one participant per instance, data = addr
-            assertEquals(List.of("127.0.0.1:7301"), participants(name), why);
+            if (store instanceof ZooKeeperStore zk) {
+                // the store layout (backend-zookeeper README): one participant per instance, data = addr
+                assertEquals(List.of("127.0.0.1:7301"), participants(zk, name), why);
+            } else if (store instanceof EtcdStore etcd) {
+                // the store layout (ARCHITECTURE.md): one leased key per instance
+                assertEquals(List.of(EtcdStore.PREFIX + "/services/" + name + "/127.0.0.1:7301"), etcd.keys(name), why);
+            }
             assertEquals(List.of(), Views.eventsOf(keep, "register-error", 0), why);
         }
     }
 
     /** The addresses held by the latch participants of {@code name}, sorted. */
-    private static List<String> participants(String name) throws Exception {
+    private static List<String> participants(ZooKeeperStore store, String name) throws Exception {
         try (CuratorFramework zk = CuratorFrameworkFactory.newClient(store.connectString(), new RetryOneTime(100))) {
             zk.start();
             assertTrue(zk.blockUntilConnected(30, TimeUnit.SECONDS));
@@ -168,8 +188,13 @@ class OwnershipAndDrainTest {
             + "instances offline, at once; those whose heartbeats now reach B come back there with a new, larger Created")
     void drainTakesOnlyTheOwnersInstancesDown() throws Exception {
         String name = "drain";
-        Path work = tmp.resolve("drained");
-        DaemonProcess drained = DaemonProcess.start(work, store.daemonConfig(work.resolve("data"), "registrationTtl: " + TTL));
+        Path work = dir.resolve("drained");
+        // "At once" must be told apart from the expiry that a plain stop leads to. On ZooKeeper
+        // that expiry waits for the session timeout (15 s); on etcd for the lease's TTL, which
+        // belongs to the daemon that granted it: the drained daemon's TTL is long there.
+        String drainedTtl = backend == Backend.ETCD ? "30s" : TTL;
+        boolean zooKeeper = backend == Backend.ZOOKEEPER;
+        DaemonProcess drained = StoreAndDaemon.startDaemon(store, work, "registrationTtl: " + drainedTtl);
         try (GoProcess stays = GoProcess.heartbeat(drained.address(), name, 7401);
                 GoProcess ownedByB = GoProcess.heartbeat(b.address(), name, 7403);
                 GoProcess watchB = GoProcess.watch(b.address(), name)) {
@@ -182,7 +207,9 @@ class OwnershipAndDrainTest {
             }
             try (GoProcess moved = GoProcess.heartbeat(b.address(), name, 7402)) {
                 Views.awaitOkRounds(moved, 0, 2, WAIT);
-                assertTrue(Files.exists(work.resolve("data/zookeeper-session.properties")), "session record before the drain");
+                if (zooKeeper) {
+                    assertTrue(Files.exists(work.resolve("data/zookeeper-session.properties")), "session record before the drain");
+                }
                 int markB = watchB.mark();
                 int markOwnedByB = ownedByB.mark();
 
@@ -196,9 +223,11 @@ class OwnershipAndDrainTest {
                 }
                 assertFalse(drained.isAlive(), why);
                 assertEquals(0, drained.stop(), why);
-                assertFalse(Files.exists(work.resolve("data/zookeeper-session.properties")), why);
+                if (zooKeeper) {
+                    assertFalse(Files.exists(work.resolve("data/zookeeper-session.properties")), why);
+                }
 
-                // at once: well before the session timeout (15 s) that a plain stop would wait for
+                // at once: well before the session timeout (15 s) or lease TTL (30 s) that a plain stop would wait for
                 watchB.await(markB, e -> e.path("ev").asText().equals("update") && !e.path("Online").asBoolean()
                         && e.path("Addr").asText().equals("127.0.0.1:7401"), Duration.ofSeconds(5), "offline update of :7401");
                 watchB.await(markB, e -> e.path("ev").asText().equals("update") && e.path("Online").asBoolean()

@@ -3,6 +3,7 @@ package io.discoverd.it.restart;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
 import io.discoverd.it.json.JsonRpcClient;
 import java.time.Duration;
@@ -14,28 +15,60 @@ import java.util.function.Supplier;
 
 /**
  * The restart scenario of issue 3 and PROTOCOL.md §8 #48: Go clients heartbeat three instances
- * through daemon A (TTL 3 s, a heartbeat every second, redialling every 200 ms while A is away);
- * Go watchers subscribe through A and through a second daemon B; A is stopped (SIGTERM or SIGKILL),
- * stays away for longer than the TTL, and is started again on the same address with the same data
+ * through daemon A (a heartbeat every second, redialling every 200 ms while A is away); Go watchers
+ * subscribe through A and through a second daemon B; A is stopped (SIGTERM or SIGKILL), stays away
+ * for {@link Timing#downtime()}, and is started again on the same address with the same data
  * directory. Expected (README "Restarting a daemon"): no offline update at any subscriber, the
  * restarted daemon's new snapshot holds the same instances with the same {@code Created}, the same
  * leader, no heartbeat refused, and a new registration gets a larger {@code Created} than any before.
- * The clients go on heartbeating until the session timeout has passed since the restart: had A
- * not resumed its session, the store would have ended it by then and B would see offline updates.
+ * The clients go on heartbeating for {@link Timing#holdAfterRestart()} after the restart, long
+ * enough for a registration that the restarted daemon failed to keep to go offline at B.
  */
 final class RestartScenario {
 
-    /** The registrationTtl of the daemons. */
-    static final String TTL = "3s";
-    private static final Duration TTL_DURATION = Duration.ofSeconds(3);
-    /** How long A stays stopped: longer than the TTL, so a deadline that kept running would fire. */
-    private static final Duration DOWNTIME = TTL_DURATION.plusSeconds(1);
-    /** zookeeper.sessionTimeout of the daemons (the default, as in ZooKeeperStore.daemonConfig). */
-    private static final Duration SESSION_TIMEOUT = Duration.ofSeconds(15);
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final int[] PORTS = {7001, 7002, 7003};
 
     private RestartScenario() {
+    }
+
+    /**
+     * The scenario's times on one store.
+     *
+     * @param ttl              the daemons' {@code registrationTtl}
+     * @param downtime         how long a stopped daemon stays away before it starts again
+     * @param holdAfterRestart how long the clients go on heartbeating after the restart
+     */
+    record Timing(String ttl, Duration downtime, Duration holdAfterRestart) {
+
+        /**
+         * ZooKeeper: TTL 3 s; A stays away longer than the TTL (an in-memory deadline that kept
+         * running while A was away would fire), then the clients heartbeat until the session
+         * timeout (15 s, as in {@code ZooKeeperStore.daemonConfig}) has passed since the restart:
+         * had A not resumed its session, the store would have ended it by then.
+         */
+        static final Timing ZOOKEEPER = new Timing("3s", Duration.ofSeconds(4), Duration.ofSeconds(17));
+
+        /**
+         * etcd: the lease is the TTL, so the heartbeats must reach the restarted daemon within one
+         * TTL of the last one before the stop: TTL 10 s (the default, PROTOCOL.md §5.6) and 1 s
+         * away, the daemon's start in between. Then heartbeats for more than a TTL: a restarted
+         * daemon that did not keep the same lease alive would let it expire (offline at B), one
+         * that made a new key would change {@code Created} (an online update at B).
+         */
+        static final Timing ETCD = new Timing("10s", Duration.ofSeconds(1), Duration.ofSeconds(12));
+
+        static Timing of(Backend backend) {
+            return switch (backend) {
+                case ZOOKEEPER -> ZOOKEEPER;
+                case ETCD -> ETCD;
+            };
+        }
+
+        /** The config line for the daemons. */
+        String ttlYaml() {
+            return "registrationTtl: " + ttl;
+        }
     }
 
     /**
@@ -46,9 +79,11 @@ final class RestartScenario {
      * @param storeDownWithA    whether B's store is inside A (embedded): B's view is then only
      *                          checked after A is back
      * @param kill              SIGKILL rather than SIGTERM
+     * @param timing            the times for the daemons' store
      * @param name              the service name, unique to this run
      */
-    static void run(RestartableDaemon a, DaemonProcess b, boolean storeDownWithA, boolean kill, String name) throws Exception {
+    static void run(RestartableDaemon a, DaemonProcess b, boolean storeDownWithA, boolean kill, Timing timing, String name)
+            throws Exception {
         try (GoProcess heartbeats = GoProcess.heartbeat(a.address(), name, PORTS);
                 GoProcess watchB = GoProcess.watch(b.address(), name);
                 GoProcess watchA = GoProcess.watch(a.address(), name)) {
@@ -68,9 +103,8 @@ final class RestartScenario {
             int exit = a.stop(kill);
             int markHeartbeats = heartbeats.mark();
             String firstRun = a.current().output();
-            // A stays away longer than one TTL while the clients keep trying (a deliberate outage,
-            // not a wait for a condition)
-            Thread.sleep(DOWNTIME.toMillis());
+            // A stays away while the clients keep trying (a deliberate outage, not a wait for a condition)
+            Thread.sleep(timing.downtime().toMillis());
             a.startAgain();
             long restartedAt = System.nanoTime();
             DaemonProcess restarted = a.current();
@@ -83,10 +117,10 @@ final class RestartScenario {
             watchA.await(markA, e -> e.path("ev").asText().equals("sentinel"), WAIT, "sentinel of the resubscription");
             assertEquals(before, Views.view(watchA), () -> "A's snapshot after the restart differs" + why.get());
 
-            // heartbeats for more than 2×TTL after the restart, and on until a session that A had
-            // failed to resume would have expired (its instances then going offline at B)
+            // heartbeats for seven rounds after the restart, and on until a registration that A had
+            // failed to keep would have gone (its instances then going offline at B)
             Views.awaitOkRounds(heartbeats, markHeartbeats, 7, WAIT);
-            long until = restartedAt + SESSION_TIMEOUT.plusSeconds(2).toNanos();
+            long until = restartedAt + timing.holdAfterRestart().toNanos();
             while (System.nanoTime() < until) {
                 Views.awaitOkRounds(heartbeats, heartbeats.mark(), 1, WAIT);
             }
@@ -121,13 +155,13 @@ final class RestartScenario {
     /**
      * The second half of PROTOCOL.md §8 #48: every daemon restarted at once. Go clients heartbeat
      * two instances through A and one through B; watchers subscribe through each; A is stopped by
-     * SIGTERM and B by SIGKILL, both stay away for longer than the TTL, and both start again on their
-     * addresses with their data directories. Expected: both watchers resubscribe and get the same
-     * instances with the same {@code Created}, no live update at either (also once the session
-     * timeout has passed since the restart), no heartbeat refused, the same leader, and a new
-     * registration gets a larger {@code Created} than any before.
+     * SIGTERM and B by SIGKILL, both stay away for {@link Timing#downtime()}, and both start again on
+     * their addresses with their data directories. Expected: both watchers resubscribe and get the
+     * same instances with the same {@code Created}, no live update at either (also once
+     * {@link Timing#holdAfterRestart()} has passed since the restart), no heartbeat refused, the same
+     * leader, and a new registration gets a larger {@code Created} than any before.
      */
-    static void runAll(RestartableDaemon a, RestartableDaemon b, String name) throws Exception {
+    static void runAll(RestartableDaemon a, RestartableDaemon b, Timing timing, String name) throws Exception {
         try (GoProcess viaA = GoProcess.heartbeat(a.address(), name, PORTS[0], PORTS[1]);
                 GoProcess viaB = GoProcess.heartbeat(b.address(), name, PORTS[2]);
                 GoProcess watchA = GoProcess.watch(a.address(), name);
@@ -147,8 +181,8 @@ final class RestartScenario {
             int markViaB = viaB.mark();
             String firstRunA = a.current().output();
             String firstRunB = b.current().output();
-            // both stay away longer than one TTL (a deliberate outage, not a wait for a condition)
-            Thread.sleep(DOWNTIME.toMillis());
+            // both stay away (a deliberate outage, not a wait for a condition)
+            Thread.sleep(timing.downtime().toMillis());
             a.startAgain();
             b.startAgain();
             long restartedAt = System.nanoTime();
@@ -164,7 +198,7 @@ final class RestartScenario {
             }
             Views.awaitOkRounds(viaA, markViaA, 7, WAIT);
             Views.awaitOkRounds(viaB, markViaB, 7, WAIT);
-            long until = restartedAt + SESSION_TIMEOUT.plusSeconds(2).toNanos();
+            long until = restartedAt + timing.holdAfterRestart().toNanos();
             while (System.nanoTime() < until) {
                 Views.awaitOkRounds(viaA, viaA.mark(), 1, WAIT);
             }

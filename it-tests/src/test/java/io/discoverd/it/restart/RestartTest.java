@@ -1,34 +1,48 @@
 package io.discoverd.it.restart;
 
+import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
-import io.discoverd.it.ZooKeeperStore;
+import io.discoverd.it.EachBackend;
+import io.discoverd.it.StoreAndDaemon;
+import io.discoverd.it.TestStore;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * Restarting a daemon while Go clients keep heartbeating through it (issue 3, first test item;
- * PROTOCOL.md §5.6, §6.4 and §8 #48), on a ZooKeeper server of this class's own: the restarted
- * daemon A resumes its session from its data directory; daemon B watches throughout. The scenario
- * is {@link RestartScenario}.
+ * PROTOCOL.md §5.6, §6.4 and §8 #48), on a store of this class's own; daemon B watches throughout.
+ * On ZooKeeper the restarted daemon A resumes its session from its data directory; on etcd the
+ * registrations are leases that no daemon owns, and the heartbeats reaching the restarted daemon
+ * keep the same leases alive. The scenario, and its times on each store, is {@link RestartScenario}.
  */
+@EachBackend
 class RestartTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     @TempDir
     static Path tmp;
-    private static ZooKeeperStore store;
+    private static TestStore store;
+    private static RestartScenario.Timing timing;
+    private static Path dir;
     private static DaemonProcess b;
 
-    @BeforeAll
-    static void start() throws Exception {
-        store = new ZooKeeperStore();
-        b = DaemonProcess.start(tmp.resolve("b"), store.daemonConfig(tmp.resolve("b-data"), "registrationTtl: " + RestartScenario.TTL));
+    @BeforeParameterizedClassInvocation
+    static void start(Backend backend) throws Exception {
+        store = backend.startStore();
+        timing = RestartScenario.Timing.of(backend);
+        dir = tmp.resolve(backend.configName());
+        b = StoreAndDaemon.startDaemon(store, dir.resolve("b"), timing.ttlYaml());
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         if (b != null) {
             b.close();
@@ -38,11 +52,14 @@ class RestartTest {
         }
     }
 
+    private static RestartableDaemon startRestartable(String label) throws Exception {
+        Path work = dir.resolve(label);
+        return RestartableDaemon.start(work, port -> store.daemonConfig(work.resolve("data"), timing.ttlYaml()));
+    }
+
     private static void restart(String label, boolean kill) throws Exception {
-        Path work = tmp.resolve(label);
-        try (RestartableDaemon a = RestartableDaemon.start(work,
-                port -> store.daemonConfig(work.resolve("data"), "registrationTtl: " + RestartScenario.TTL))) {
-            RestartScenario.run(a, b, false, kill, "restart-" + label);
+        try (RestartableDaemon a = startRestartable(label)) {
+            RestartScenario.run(a, b, false, kill, timing, "restart-" + label);
         }
     }
 
@@ -64,13 +81,8 @@ class RestartTest {
     @DisplayName("issue 3 restart, #48: all daemons restarted at once (A by SIGTERM, B by SIGKILL) while clients heartbeat through each: "
             + "no offline update, same instances and Created in both new snapshots, same leader, later registrations get a larger Created")
     void restartAllDaemons() throws Exception {
-        Path workA = tmp.resolve("all-a");
-        Path workB = tmp.resolve("all-b");
-        try (RestartableDaemon a = RestartableDaemon.start(workA,
-                port -> store.daemonConfig(workA.resolve("data"), "registrationTtl: " + RestartScenario.TTL));
-                RestartableDaemon b2 = RestartableDaemon.start(workB,
-                        port -> store.daemonConfig(workB.resolve("data"), "registrationTtl: " + RestartScenario.TTL))) {
-            RestartScenario.runAll(a, b2, "restart-all");
+        try (RestartableDaemon a = startRestartable("all-a"); RestartableDaemon b2 = startRestartable("all-b")) {
+            RestartScenario.runAll(a, b2, timing, "restart-all");
         }
     }
 }

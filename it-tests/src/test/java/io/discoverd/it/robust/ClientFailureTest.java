@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.discoverd.it.Backend;
+import io.discoverd.it.EachBackend;
 import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.http.RawConnection;
 import io.discoverd.it.json.JsonRpcClient.Msg;
@@ -16,18 +18,24 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * Clients that fail: one that vanishes with open streams (checklist #40, PROTOCOL.md §1.5, §5.6)
  * and one that stops reading while updates flow (PROTOCOL.md §5.5.5, ARCHITECTURE.md "Threading").
  * The daemon runs with a 2 s registration TTL and a 64 KiB subscriber queue.
  */
+@EachBackend
 class ClientFailureTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final Duration TTL = Duration.ofSeconds(2);
     private static final int QUEUE_BYTES = 65536;
@@ -36,12 +44,12 @@ class ClientFailureTest {
     static Path dir;
     static StoreAndDaemon env;
 
-    @BeforeAll
-    static void start() throws Exception {
-        env = StoreAndDaemon.start(dir, "registrationTtl: 2s\nsubscriberQueueBytes: " + QUEUE_BYTES + "\n");
+    @BeforeParameterizedClassInvocation
+    static void start(Backend backend) throws Exception {
+        env = StoreAndDaemon.start(backend, dir, "registrationTtl: 2s\nsubscriberQueueBytes: " + QUEUE_BYTES + "\n");
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         if (env != null) {
             env.close();

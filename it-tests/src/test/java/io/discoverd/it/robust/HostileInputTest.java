@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.discoverd.it.Backend;
+import io.discoverd.it.EachBackend;
 import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.http.GobWire;
 import io.discoverd.it.http.RawConnection;
@@ -20,11 +22,12 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
 
 /**
  * Bad input never takes the daemon down (PROTOCOL.md §2.6, §3.9; checklist #55; ARCHITECTURE.md
@@ -32,7 +35,12 @@ import org.junit.jupiter.api.io.TempDir;
  * maxMessageBytes}, attributes over {@code maxAttrsBytes}. At worst the offending connection
  * closes; parallel healthy connections and earlier registrations are unaffected.
  */
+@EachBackend
 class HostileInputTest {
+
+    /** The store of this run (see {@link EachBackend}). */
+    @Parameter
+    Backend backend;
 
     private static final int MAX_MESSAGE_BYTES = 65536;
     private static final int MAX_ATTRS_BYTES = 4096;
@@ -48,9 +56,9 @@ class HostileInputTest {
     static GobWire.Reader healthyGobReader;
     static long gobSeq;
 
-    @BeforeAll
-    static void start() throws Exception {
-        env = StoreAndDaemon.start(dir, "registrationTtl: 120s\nmaxMessageBytes: " + MAX_MESSAGE_BYTES
+    @BeforeParameterizedClassInvocation
+    static void start(Backend backend) throws Exception {
+        env = StoreAndDaemon.start(backend, dir, "registrationTtl: 120s\nmaxMessageBytes: " + MAX_MESSAGE_BYTES
                 + "\nmaxAttrsBytes: " + MAX_ATTRS_BYTES + "\n");
         healthyJson = JsonRpcClient.connect(env.port());
         for (int i = 1; i <= PRE_COUNT; i++) {
@@ -62,7 +70,7 @@ class HostileInputTest {
         healthyGobReader = new GobWire.Reader(healthyGob.input());
     }
 
-    @AfterAll
+    @AfterParameterizedClassInvocation
     static void stop() throws Exception {
         if (healthyJson != null) {
             healthyJson.close();
