@@ -43,6 +43,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -90,6 +91,8 @@ final class EtcdBackend implements DiscoveryBackend {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdBackend.class);
     /** How often the store's reachability is probed (ms), for {@link #isConnected()}. */
     private static final long PROBE_INTERVAL_MS = 1000;
+    /** How long the start waits for the first probe's answer (ms). */
+    private static final long FIRST_PROBE_WAIT_MS = 2000;
     /** How many times a Register retries after losing a race with a concurrent write to its key. */
     private static final int MAX_ATTEMPTS = 5;
 
@@ -152,12 +155,23 @@ final class EtcdBackend implements DiscoveryBackend {
                 new ThreadFactoryBuilder().setNameFormat("discoverd-etcd-%d").setDaemon(true).build());
     }
 
-    /** Starts the reachability probe and the sweep of forgotten leases; does not wait for etcd. */
+    /**
+     * Starts the reachability probe and the sweep of forgotten leases. Waits for the first probe's
+     * answer (at most {@value #FIRST_PROBE_WAIT_MS} ms: an etcd that is down answers at once), so
+     * that {@code /health} tells the truth from the moment the daemon listens; never waits for etcd
+     * to come up.
+     */
     void start() {
         if (leaseSeconds * 1000 != ttl.toMillis()) {
             LOG.info("registrationTtl {} ms is rounded up to {} s: etcd leases count whole seconds", ttl.toMillis(), leaseSeconds);
         }
-        probe();
+        try {
+            probe().get(FIRST_PROBE_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // unreachable or slow: isConnected() says so until a probe succeeds
+        }
         probeTimer = vertx.setPeriodic(PROBE_INTERVAL_MS, id -> probe());
         long sweepMs = Math.max(500, ttl.toMillis() / 2);
         sweepTimer = vertx.setPeriodic(sweepMs, id -> sweep());
@@ -557,13 +571,17 @@ final class EtcdBackend implements DiscoveryBackend {
         client.close();
     }
 
-    private void probe() {
+    /** Asks etcd for a count (a linearizable read: it needs a leader); completes with the answer, never fails. */
+    private CompletableFuture<Void> probe() {
         if (closed) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
-        kv.get(bytes(servicesPrefix), GetOption.builder().withCountOnly(true).build())
+        return kv.get(bytes(servicesPrefix), GetOption.builder().withCountOnly(true).build())
                 .orTimeout(Math.min(requestTimeout.toMillis(), 2 * PROBE_INTERVAL_MS), TimeUnit.MILLISECONDS)
-                .whenComplete((r, e) -> reachable(e == null, e));
+                .handle((r, e) -> {
+                    reachable(e == null, e);
+                    return null;
+                });
     }
 
     /** Records whether etcd answers; logs each change (and the first probe's outcome) once. */

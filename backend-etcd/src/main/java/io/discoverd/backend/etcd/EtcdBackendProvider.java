@@ -38,8 +38,9 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
     }
 
     /**
-     * Creates the jetcd client on the daemon's Vert.x instance and starts the backend, without waiting
-     * for etcd: until it answers, calls fail fast with
+     * Creates the jetcd client on the daemon's Vert.x instance and starts the backend. Waits for the
+     * first reachability probe's answer (at most 2 s; an etcd that is down answers at once) but never
+     * for etcd to come up: until it answers, calls fail fast with
      * {@link io.discoverd.backend.DiscoveryException.StoreUnavailable} naming the endpoints.
      *
      * @throws IllegalArgumentException when the section is invalid; the message names the field
