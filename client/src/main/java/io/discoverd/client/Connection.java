@@ -20,8 +20,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.BiConsumer;
 
 /**
@@ -30,8 +32,11 @@ import java.util.function.BiConsumer;
  * <p>Calls are matched to responses by {@code Seq}, numbered 0, 1, 2, … like the Go client. A
  * dedicated read thread decodes responses and completes calls or hands stream items to their
  * {@link StreamHandler}; handlers must be quick and must not block (the sets only update their
- * maps there and queue listener events). Writes are serialised by a lock, so each request is
- * written whole and the stateful encoder sees requests in wire order.
+ * maps there and queue listener events). Requests are encoded under a lock, so the stateful encoder
+ * sees them in wire order, and handed to a dedicated write thread: no caller ever blocks on the
+ * socket, whatever locks it holds, even when the daemon has stopped reading and the send buffer is
+ * full. A connection whose daemon stopped answering is ended by its owner ({@link #abort}) when a
+ * call times out.
  *
  * <p>Once closed (by {@link #close()}, the peer, or an undecodable response) it stays closed:
  * pending calls fail with {@link DiscoverdException.Kind#DISCONNECTED}, and {@code onClosed} runs
@@ -60,6 +65,9 @@ final class Connection {
     private final OutputStream out;
     private final GobClientEncoder encoder = new GobClientEncoder();
     private final Object writeLock = new Object();
+    /** Encoded requests in wire order; {@link #END_OF_WRITES} stops the write thread. */
+    private final BlockingQueue<byte[]> writes = new LinkedBlockingQueue<>();
+    private static final byte[] END_OF_WRITES = new byte[0];
     private long nextSeq;
     private final Map<Long, CompletableFuture<Object>> calls = new ConcurrentHashMap<>();
     private final Map<Long, StreamHandler> streams = new ConcurrentHashMap<>();
@@ -98,6 +106,9 @@ final class Connection {
             readConnectAnswer(in);
             s.setSoTimeout(0);
             Connection c = new Connection(address, s, in, onClosed);
+            Thread w = new Thread(c::writeLoop, "discoverd-client-writer-" + address);
+            w.setDaemon(true);
+            w.start();
             Thread t = new Thread(c::readLoop, "discoverd-client-reader-" + address);
             t.setDaemon(true);
             t.start();
@@ -170,16 +181,11 @@ final class Connection {
             f.completeExceptionally(disconnected());
             return f;
         }
-        try {
-            synchronized (writeLock) {
-                long seq = nextSeq++;
-                calls.put(seq, f);
-                f.whenComplete((r, e) -> calls.remove(seq, f));
-                write(encoder.encodeRequest(method, seq, args));
-            }
-        } catch (IOException e) {
-            fail(e);
-            f.completeExceptionally(disconnected());
+        synchronized (writeLock) {
+            long seq = nextSeq++;
+            calls.put(seq, f);
+            f.whenComplete((r, e) -> calls.remove(seq, f));
+            write(encoder.encodeRequest(method, seq, args));
         }
         if (closed) {
             f.completeExceptionally(disconnected());
@@ -191,22 +197,17 @@ final class Connection {
      * Starts an {@code Agent.Subscribe} stream.
      *
      * @return the stream's Seq, for {@link #closeStream(long)}
-     * @throws DiscoverdException {@code DISCONNECTED} when the request cannot be written
+     * @throws DiscoverdException {@code DISCONNECTED} when the connection is already closed
      */
     long subscribe(String name, StreamHandler handler) throws DiscoverdException {
         if (closed) {
             throw disconnected();
         }
         long seq;
-        try {
-            synchronized (writeLock) {
-                seq = nextSeq++;
-                streams.put(seq, handler);
-                write(encoder.encodeRequest("Agent.Subscribe", seq, new Args(name, "", null)));
-            }
-        } catch (IOException e) {
-            fail(e);
-            throw disconnected();
+        synchronized (writeLock) {
+            seq = nextSeq++;
+            streams.put(seq, handler);
+            write(encoder.encodeRequest("Agent.Subscribe", seq, new Args(name, "", null)));
         }
         return seq;
     }
@@ -220,18 +221,15 @@ final class Connection {
         if (streams.remove(seq) == null || closed) {
             return;
         }
-        try {
-            synchronized (writeLock) {
-                write(encoder.encodeCloseStream(seq));
-            }
-        } catch (IOException e) {
-            fail(e);
+        synchronized (writeLock) {
+            write(encoder.encodeCloseStream(seq));
         }
     }
 
-    /** Closes the socket; pending calls fail with DISCONNECTED. Idempotent. */
+    /** Closes the socket; pending calls fail with DISCONNECTED. Idempotent; never blocks. */
     void close() {
         closed = true;
+        writes.offer(END_OF_WRITES);
         try {
             socket.close();
         } catch (IOException ignored) {
@@ -239,9 +237,37 @@ final class Connection {
         }
     }
 
-    private void write(byte[] bytes) throws IOException {
-        out.write(bytes);
-        out.flush();
+    /**
+     * Declares the daemon dead (a call or heartbeat got no answer in time: it may be powered off,
+     * partitioned or stopped, none of which closes TCP) and closes the connection, so that the owner's
+     * {@code onClosed} sees {@code why} and reconnects. Idempotent; never blocks.
+     */
+    void abort(String why) {
+        fail(new IOException(why));
+    }
+
+    /** Queues one encoded request; the write thread sends it. Holds {@link #writeLock}, never blocks. */
+    private void write(byte[] bytes) {
+        writes.add(bytes);
+    }
+
+    private void writeLoop() {
+        try {
+            while (true) {
+                byte[] b = writes.take();
+                if (b == END_OF_WRITES || closed) {
+                    return;
+                }
+                out.write(b);
+                if (writes.isEmpty()) {
+                    out.flush();
+                }
+            }
+        } catch (IOException e) {
+            fail(e);
+        } catch (InterruptedException e) {
+            fail(new IOException("write thread interrupted", e));
+        }
     }
 
     private void fail(Throwable cause) {
@@ -277,8 +303,8 @@ final class Connection {
         } catch (IOException | GobException | RuntimeException e) {
             cause = e;
         }
-        if (closed && closeCause == null) {
-            cause = null; // closed by us
+        if (closed) {
+            cause = closeCause; // closed by us: null from close(), the reason from abort()
         }
         fail(cause == null ? new EOFException("connection closed") : cause);
         List<CompletableFuture<Object>> pending = new ArrayList<>(calls.values());

@@ -52,7 +52,12 @@ import java.util.function.Consumer;
  * {@link DiscoverdException.Kind#DISCONNECTED}, heartbeats pause, and sets keep their last content.
  * Once connected again it sends every registration's heartbeat at once (re-creating instances the
  * daemon let expire), then resubscribes every open set and reconciles it
- * ({@link ServiceSet}), and reports {@link ConnectionState#CONNECTED}.
+ * ({@link ServiceSet}), and reports {@link ConnectionState#CONNECTED} once the heartbeats are
+ * answered and the sets reconciled. A daemon that vanishes without closing TCP (power loss,
+ * partition, a stopped process) is noticed when a heartbeat or call gets no answer within the
+ * {@link Builder#callTimeout call timeout}: the connection is then dropped and re-established the
+ * same way. Requests are written by a per-connection thread, so no call, {@link #unregister} or
+ * {@link #close()} ever blocks on a daemon that stopped reading.
  *
  * <p><b>Closing.</b> {@link #close()} stops heartbeats, closes every set and the connection. It does
  * <em>not</em> unregister: the daemon keeps the instances until their TTL runs out (10 s), exactly as
@@ -65,7 +70,7 @@ import java.util.function.Consumer;
  * {@link ServiceResolver}.
  *
  * <p><b>Threads.</b> Thread-safe; blocking methods say so and are bounded by the
- * {@link Builder#callTimeout call timeout}. Internally: one read thread per connection, one
+ * {@link Builder#callTimeout call timeout}. Internally: one read and one write thread per connection, one
  * scheduler (heartbeats, reconnects), and a pool of daemon listener threads on which all listeners
  * run (see {@link Builder#listenerQueueCapacity}). No listener ever runs on the read thread.
  */
@@ -99,8 +104,18 @@ public final class DiscoverdClient implements AutoCloseable {
             }
         }
 
-        synchronized void update(Args newArgs) {
+        /** Switches the heartbeat to {@code newArgs}; returns the previous ones, for {@link #revert}. */
+        synchronized Args update(Args newArgs) {
+            Args old = args;
             args = newArgs;
+            return old;
+        }
+
+        /** Back to {@code old} after a refused re-register, unless another register changed them since. */
+        synchronized void revert(Args tried, Args old) {
+            if (args == tried) {
+                args = old;
+            }
         }
 
         synchronized void cancel() {
@@ -119,16 +134,22 @@ public final class DiscoverdClient implements AutoCloseable {
         }
 
         /**
-         * Sends one heartbeat unless cancelled. Holding the monitor while the request is written means
-         * that {@link #cancel()} returns only after any heartbeat in progress is on the wire, so an
-         * Unregister sent after it can never be overtaken by a late heartbeat that re-creates the instance.
+         * Sends one heartbeat unless cancelled, and returns its answer (already completed when
+         * cancelled). Holding the monitor while the request is queued means that {@link #cancel()}
+         * returns only after any heartbeat in progress is queued on the connection, so an Unregister
+         * queued after it can never be overtaken by a late heartbeat that re-creates the instance.
+         * Queuing never blocks ({@link Connection}), so neither does {@link #cancel()}. A heartbeat
+         * without an answer within the call timeout means the daemon is gone without closing TCP
+         * (power loss, partition, a stopped process): the connection is aborted and re-established.
          */
-        synchronized void heartbeatNow(Connection c) {
+        synchronized CompletableFuture<Object> heartbeatNow(Connection c) {
             if (cancelled) {
-                return;
+                return CompletableFuture.completedFuture(null);
             }
-            c.call("Agent.Register", args).whenComplete((r, e) -> {
-                if (e != null) {
+            return c.call("Agent.Register", args).orTimeout(callTimeoutMillis, TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
+                if (e instanceof TimeoutException) {
+                    c.abort("no answer to a heartbeat of " + name + " " + addr + " within " + callTimeoutMillis + " ms");
+                } else if (e != null) {
                     LOG.log(System.Logger.Level.WARNING, "discoverd client: heartbeat of " + name + " " + addr
                             + " failed: " + e.getMessage());
                 } else if (r instanceof String s) {
@@ -228,7 +249,8 @@ public final class DiscoverdClient implements AutoCloseable {
      * Announces an instance as online and keeps it online with a heartbeat every heartbeat interval
      * until it is unregistered or the client is closed. Registering the same {@code name} and
      * {@code addr} again replaces the attributes (the daemon reports an online update with the same
-     * {@code created}) and the heartbeat carries the new ones. Blocks for one round trip.
+     * {@code created}) and the heartbeat carries the new ones; if that Register fails (refused,
+     * timed out, disconnected) the heartbeat keeps the attributes it had. Blocks for one round trip.
      *
      * @param name  the service name
      * @param addr  {@code ip:port}, or {@code :port} for the daemon to prefix with its external IP
@@ -249,16 +271,26 @@ public final class DiscoverdClient implements AutoCloseable {
         }
         Args args = new Args(name, addr, attrs);
         Registration existing = registrations.get(key(name, addr));
-        if (existing != null) {
-            // From now on heartbeats carry the new attributes: a heartbeat with the old ones sent
-            // after this Register would flip them back until the next beat.
-            existing.update(args);
+        // From now on heartbeats carry the new attributes: a heartbeat with the old ones sent after
+        // this Register would flip them back until the next beat. If the Register fails the old ones
+        // come back, so that a refused change is not slipped in by the next heartbeat.
+        Args previous = existing == null ? null : existing.update(args);
+        Object reply;
+        try {
+            Connection c = connection();
+            reply = await(c.call("Agent.Register", args), "register " + name + " " + addr, c);
+            if (!(reply instanceof String)) {
+                c.abort("register reply is not a string");
+                throw DiscoverdException.of(DiscoverdException.Kind.PROTOCOL,
+                        "discoverd: register reply is not a string: " + reply);
+            }
+        } catch (DiscoverdException | RuntimeException e) {
+            if (existing != null) {
+                existing.revert(args, previous);
+            }
+            throw e;
         }
-        Object reply = await(connection().call("Agent.Register", args), "register " + name + " " + addr);
-        if (!(reply instanceof String expanded)) {
-            throw DiscoverdException.of(DiscoverdException.Kind.PROTOCOL,
-                    "discoverd: register reply is not a string: " + reply);
-        }
+        String expanded = (String) reply;
         Registration fresh = new Registration(args, expanded);
         Registration r = registrations.merge(key(name, addr), fresh, (old, neu) -> {
             old.args = args;
@@ -295,7 +327,8 @@ public final class DiscoverdClient implements AutoCloseable {
                 registrations.remove(key(r.name, r.addr), r);
             }
         }
-        await(connection().call("Agent.Unregister", new Args(name, addr, null)), "unregister " + name + " " + addr);
+        Connection c = connection();
+        await(c.call("Agent.Unregister", new Args(name, addr, null)), "unregister " + name + " " + addr, c);
     }
 
     /**
@@ -391,8 +424,16 @@ public final class DiscoverdClient implements AutoCloseable {
             }
         });
         leader.whenComplete((r, e) -> set.close());
-        ((SetView) set).core().closedFuture.whenComplete((r, e) -> leader.completeExceptionally(
-                DiscoverdException.of(DiscoverdException.Kind.CLOSED, "discoverd: client closed before " + self + " became leader")));
+        ((SetView) set).core().closedFuture.whenComplete((r, e) -> {
+            // On a listener thread, as promised: never run dependents on the thread closing the client.
+            Runnable fail = () -> leader.completeExceptionally(DiscoverdException.of(DiscoverdException.Kind.CLOSED,
+                    "discoverd: client closed before " + self + " became leader"));
+            try {
+                listenerPool.execute(fail);
+            } catch (java.util.concurrent.RejectedExecutionException x) {
+                fail.run(); // the pool is already shut down
+            }
+        });
         return leader;
     }
 
@@ -436,13 +477,14 @@ public final class DiscoverdClient implements AutoCloseable {
             }
             stateWatchers.clear();
         }
+        // The connection first: with it closed nothing below queues a request (no CloseStream per set).
+        if (c != null) {
+            c.close();
+        }
         registrations.values().forEach(Registration::cancel);
         registrations.clear();
         for (SetCore s : new ArrayList<>(sets)) {
             s.close();
-        }
-        if (c != null) {
-            c.close();
         }
         scheduler.shutdownNow();
         listenerPool.shutdown(); // lets queued deliveries (the CLOSED state) finish
@@ -466,11 +508,16 @@ public final class DiscoverdClient implements AutoCloseable {
                 "discoverd: disconnected from " + address + ", reconnecting");
     }
 
-    private Object await(CompletableFuture<?> f, String what) throws DiscoverdException {
+    /**
+     * Waits for {@code f}, a call's answer on {@code c}, for up to the call timeout. No answer in time
+     * means the daemon is gone without closing TCP: {@code c} is aborted, which starts the reconnect.
+     */
+    private Object await(CompletableFuture<?> f, String what, Connection c) throws DiscoverdException {
         try {
             return f.get(callTimeoutMillis, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             f.cancel(false);
+            c.abort("no answer to " + what + " within " + callTimeoutMillis + " ms");
             throw DiscoverdException.of(DiscoverdException.Kind.TIMEOUT,
                     "discoverd: " + what + ": no answer from " + address + " within " + callTimeoutMillis + " ms");
         } catch (InterruptedException e) {
@@ -484,6 +531,7 @@ public final class DiscoverdClient implements AutoCloseable {
                 }
                 throw new DiscoverdException(d.kind(), d.getMessage(), d.serverMessage(), d.getCause());
             }
+            c.abort(what + ": undecodable answer");
             throw DiscoverdException.of(DiscoverdException.Kind.PROTOCOL, "discoverd: " + what + ": " + e.getCause(), e.getCause());
         }
     }
@@ -494,7 +542,7 @@ public final class DiscoverdClient implements AutoCloseable {
         sets.add(core);
         try {
             core.subscribe(c);
-            await(core.firstCurrent, "subscribe " + name);
+            await(core.firstCurrent, "subscribe " + name, c);
         } catch (DiscoverdException e) {
             core.close();
             throw e;
@@ -514,10 +562,14 @@ public final class DiscoverdClient implements AutoCloseable {
         sets.remove(core);
     }
 
-    /** A set's stream ended with a final frame it did not ask for: subscribe again shortly. */
-    void streamEnded(SetCore core, Connection c, String error) {
-        LOG.log(System.Logger.Level.WARNING, "discoverd client: subscription to " + core.name + " ended by the daemon ("
-                + error + "); resubscribing");
+    /**
+     * A set's stream ended with a final frame it did not ask for: subscribe again after the reconnect
+     * backoff for the {@code streak}-th time in a row (0 for the first). Logged as a warning once per
+     * episode; an episode ends when a stream becomes current again.
+     */
+    void streamEnded(SetCore core, Connection c, String error, int streak) {
+        LOG.log(streak == 0 ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, "discoverd client: subscription to "
+                + core.name + " ended by the daemon (" + error + "); resubscribing");
         try {
             scheduler.schedule(() -> {
                 if (conn == c && !core.isClosed()) {
@@ -527,7 +579,7 @@ public final class DiscoverdClient implements AutoCloseable {
                         // connection lost meanwhile: the reconnect resubscribes
                     }
                 }
-            }, Backoff.reconnectDelayMillis(3, backoffInitialMillis, backoffMaxMillis), TimeUnit.MILLISECONDS);
+            }, Backoff.reconnectDelayMillis(streak, backoffInitialMillis, backoffMaxMillis), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // closing
         }
@@ -539,7 +591,7 @@ public final class DiscoverdClient implements AutoCloseable {
         while (true) {
             try {
                 Connection c = Connection.open(address, connectTimeoutMillis, this::onConnectionClosed);
-                if (install(c)) {
+                if (install(c, true)) {
                     return;
                 }
                 throw new IOException("connection closed during start-up");
@@ -563,20 +615,36 @@ public final class DiscoverdClient implements AutoCloseable {
         }
     }
 
-    /** Makes {@code c} the current connection unless it already died or the client is closed. */
-    private boolean install(Connection c) {
+    /**
+     * Makes {@code c} the current connection unless it already died or the client is closed, and
+     * reports {@link ConnectionState#CONNECTED} when {@code report} (else {@link #reportConnected} does,
+     * after the reconnect work).
+     */
+    private boolean install(Connection c, boolean report) {
         synchronized (lock) {
             if (state == ConnectionState.CLOSED || c.isClosed()) {
                 c.close();
                 return false;
             }
             conn = c;
-            state = ConnectionState.CONNECTED;
             reconnectAttempt = 0;
+        }
+        if (report) {
+            reportConnected(c);
+        }
+        return true;
+    }
+
+    /** Reports {@link ConnectionState#CONNECTED} if {@code c} is still the current connection. */
+    private void reportConnected(Connection c) {
+        synchronized (lock) {
+            if (conn != c || state != ConnectionState.DISCONNECTED) {
+                return;
+            }
+            state = ConnectionState.CONNECTED;
             for (ListenerQueue<ConnectionState> q : stateWatchers) {
                 q.offer(ConnectionState.CONNECTED);
             }
-            return true;
         }
     }
 
@@ -586,9 +654,11 @@ public final class DiscoverdClient implements AutoCloseable {
                 return;
             }
             conn = null;
-            state = ConnectionState.DISCONNECTED;
-            for (ListenerQueue<ConnectionState> q : stateWatchers) {
-                q.offer(ConnectionState.DISCONNECTED);
+            if (state == ConnectionState.CONNECTED) { // else lost again before the reconnect work was done
+                state = ConnectionState.DISCONNECTED;
+                for (ListenerQueue<ConnectionState> q : stateWatchers) {
+                    q.offer(ConnectionState.DISCONNECTED);
+                }
             }
         }
         LOG.log(System.Logger.Level.INFO, "discoverd client: disconnected from " + address
@@ -627,22 +697,27 @@ public final class DiscoverdClient implements AutoCloseable {
             scheduleReconnect();
             return;
         }
-        if (!install(c)) {
+        if (!install(c, false)) {
             scheduleReconnect();
             return;
         }
         LOG.log(System.Logger.Level.INFO, "discoverd client: reconnected to " + address);
         // Heartbeats first, so that resubscribed sets already see instances the daemon let expire.
+        // CONNECTED is reported once every heartbeat is answered and every set reconciled (or each
+        // has failed: a heartbeat the daemon refuses still leaves the connection usable).
+        List<CompletableFuture<?>> work = new ArrayList<>();
         for (Registration r : registrations.values()) {
-            r.heartbeatNow(c);
+            work.add(r.heartbeatNow(c));
         }
         for (SetCore s : sets) {
             try {
-                s.subscribe(c);
+                work.add(s.subscribe(c));
             } catch (DiscoverdException e) {
                 return; // lost again; onConnectionClosed schedules the next attempt
             }
         }
+        CompletableFuture.allOf(work.stream().map(f -> f.handle((r, e) -> null)).toArray(CompletableFuture[]::new))
+                .thenRun(() -> reportConnected(c));
     }
 
     /**
@@ -707,7 +782,11 @@ public final class DiscoverdClient implements AutoCloseable {
             return this;
         }
 
-        /** How long a blocking call waits for the daemon's answer. Default 10 s. */
+        /**
+         * How long a blocking call waits for the daemon's answer, and how long a heartbeat may go
+         * unanswered. Either running out means the daemon is gone without closing TCP: the connection is
+         * dropped and re-established. Default 10 s.
+         */
         public Builder callTimeout(Duration timeout) {
             this.callTimeout = positive(timeout, "callTimeout");
             return this;

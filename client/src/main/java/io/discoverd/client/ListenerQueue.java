@@ -13,8 +13,9 @@ import java.util.function.Consumer;
  * <p>Queue policy: a non-coalescing queue holds at most {@code capacity} undelivered events; the
  * event that would exceed it cancels the listener (the queue is dropped, {@link #isActive()} turns
  * {@code false}, a warning is logged), so a stuck listener costs bounded memory and never loses
- * events silently while it still runs. A coalescing queue (leader and connection-state listeners)
- * keeps only the newest undelivered value and never overflows.
+ * events silently while it still runs. A coalescing queue (leader listeners) keeps only the newest
+ * undelivered value and never overflows. Connection-state listeners do not coalesce: a
+ * {@code DISCONNECTED} quickly followed by {@code CONNECTED} must reach them both.
  *
  * <p>Thread-safe: {@link #offer} may be called from any thread, and never blocks.
  */
@@ -89,7 +90,7 @@ final class ListenerQueue<T> implements ListenerHandle {
             }
             try {
                 listener.accept(next);
-            } catch (RuntimeException | Error e) {
+            } catch (RuntimeException e) { // an Error (OutOfMemoryError, …) is not ours to swallow
                 LOG.log(System.Logger.Level.WARNING, "discoverd client: " + what + " listener threw", e);
             }
         }

@@ -22,12 +22,15 @@ import java.util.TreeMap;
  * @param name    the service name
  * @param addr    the address exactly as the daemon expanded it (e.g. {@code 127.0.0.1:8080}): the
  *                string {@link DiscoverdClient#register} returned for the instance
- * @param attrs   the attributes, never {@code null} (empty when the instance has none), unmodifiable,
- *                iterated in key order
- * @param created the instance's {@code Created}, unsigned; 0 only if the daemon never reported it
- * @param online  {@code true} while the instance is online; {@code false} in offline events only
+ * @param attrs    the attributes, never {@code null} (empty when the instance has none), unmodifiable,
+ *                 iterated in key order
+ * @param created  the instance's {@code Created}, unsigned; 0 only if the daemon never reported it
+ * @param online   {@code true} while the instance is online; {@code false} in offline events only
+ * @param attrsNil {@code true} when the daemon reported nil attributes rather than an empty map (they
+ *                 differ on the wire, PROTOCOL.md §5.3; a change between them is a change); {@link #attrs()}
+ *                 is then empty
  */
-public record ServiceInstance(String name, String addr, Map<String, String> attrs, long created, boolean online) {
+public record ServiceInstance(String name, String addr, Map<String, String> attrs, long created, boolean online, boolean attrsNil) {
 
     /** Orders instances oldest first (ascending unsigned {@code created}), then by address. */
     public static final Comparator<ServiceInstance> BY_CREATED =
@@ -37,11 +40,23 @@ public record ServiceInstance(String name, String addr, Map<String, String> attr
      * Validates and copies.
      *
      * @throws NullPointerException when {@code name} or {@code addr} is {@code null}
+     * @throws IllegalArgumentException when {@code attrsNil} but {@code attrs} is not empty
      */
     public ServiceInstance {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(addr, "addr");
+        if (attrsNil && attrs != null && !attrs.isEmpty()) {
+            throw new IllegalArgumentException("nil attrs cannot have entries");
+        }
         attrs = attrs == null || attrs.isEmpty() ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(attrs));
+    }
+
+    /**
+     * An instance whose attributes are {@code attrs} as the wire has them: {@code null} for nil
+     * ({@link #attrsNil()}), else the map (possibly empty).
+     */
+    public ServiceInstance(String name, String addr, Map<String, String> attrs, long created, boolean online) {
+        this(name, addr, attrs, created, online, attrs == null);
     }
 
     /**
@@ -75,12 +90,13 @@ public record ServiceInstance(String name, String addr, Map<String, String> attr
 
     /** The same instance marked offline (attributes and {@code created} kept). */
     ServiceInstance asOffline() {
-        return online ? new ServiceInstance(name, addr, attrs, created, false) : this;
+        return online ? new ServiceInstance(name, addr, attrs, created, false, attrsNil) : this;
     }
 
-    /** Same address, attributes and created (ignores {@code online}). */
+    /** Same address, attributes (nil and empty differ) and created (ignores {@code online}). */
     boolean sameState(ServiceInstance other) {
-        return other != null && addr.equals(other.addr) && created == other.created && attrs.equals(other.attrs);
+        return other != null && addr.equals(other.addr) && created == other.created && attrs.equals(other.attrs)
+                && attrsNil == other.attrsNil;
     }
 
     static String[] splitHostPort(String addr) {

@@ -6,6 +6,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -21,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * }
  * }</pre>
  *
- * <p>Thread-safe. The first lookup of a name blocks like {@link DiscoverdClient#serviceSet(String)}.
+ * <p>Thread-safe. The first lookup of a name blocks like {@link DiscoverdClient#serviceSet(String)};
+ * lookups of other names do not wait for it.
  */
 public final class ServiceResolver implements AutoCloseable {
 
@@ -36,7 +39,7 @@ public final class ServiceResolver implements AutoCloseable {
     private final DiscoverdClient client;
     private final Strategy strategy;
     private final Random random;
-    private final Map<String, ServiceSet> sets = new HashMap<>();
+    private final Map<String, CompletableFuture<ServiceSet>> sets = new HashMap<>();
     private final Map<String, AtomicLong> turns = new HashMap<>();
     private boolean closed;
 
@@ -65,19 +68,27 @@ public final class ServiceResolver implements AutoCloseable {
      *                            {@link DiscoverdClient#serviceSet(String)} on first use
      */
     public ServiceInstance pick(String name) throws DiscoverdException {
-        ServiceSet set;
+        CompletableFuture<ServiceSet> pending;
+        boolean opener = false;
         AtomicLong turn;
         synchronized (this) {
             if (closed) {
                 throw DiscoverdException.of(DiscoverdException.Kind.CLOSED, "discoverd: resolver closed");
             }
-            set = sets.get(name);
-            if (set == null) {
-                set = client.serviceSet(name);
-                sets.put(name, set);
+            pending = sets.get(name);
+            if (pending == null) {
+                pending = new CompletableFuture<>();
+                sets.put(name, pending);
+                opener = true;
             }
             turn = turns.computeIfAbsent(name, k -> new AtomicLong());
         }
+        // The set is opened outside the monitor: a slow first lookup of one name must not hold up
+        // lookups of names already open. Concurrent first lookups of the same name wait for one open.
+        if (opener) {
+            open(name, pending);
+        }
+        ServiceSet set = awaitSet(name, pending);
         List<ServiceInstance> all = set.services();
         if (all.isEmpty()) {
             throw DiscoverdException.of(DiscoverdException.Kind.NO_INSTANCES, "discoverd: no online services found for " + name);
@@ -120,11 +131,54 @@ public final class ServiceResolver implements AutoCloseable {
         }
     }
 
-    /** Closes the resolver's sets. Idempotent. */
+    private void open(String name, CompletableFuture<ServiceSet> pending) {
+        ServiceSet set;
+        try {
+            set = client.serviceSet(name);
+        } catch (DiscoverdException | RuntimeException e) {
+            synchronized (this) {
+                sets.remove(name, pending); // the next lookup tries again
+            }
+            pending.completeExceptionally(e);
+            return;
+        }
+        boolean keep;
+        synchronized (this) {
+            keep = !closed;
+        }
+        if (!keep) {
+            set.close();
+            pending.completeExceptionally(DiscoverdException.of(DiscoverdException.Kind.CLOSED, "discoverd: resolver closed"));
+        } else {
+            pending.complete(set);
+        }
+    }
+
+    private static ServiceSet awaitSet(String name, CompletableFuture<ServiceSet> pending) throws DiscoverdException {
+        try {
+            return pending.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw DiscoverdException.of(DiscoverdException.Kind.INTERRUPTED, "discoverd: lookup of " + name + ": interrupted", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof DiscoverdException d) {
+                throw new DiscoverdException(d.kind(), d.getMessage(), d.serverMessage(), d);
+            }
+            throw (RuntimeException) e.getCause();
+        }
+    }
+
+    /** Closes the resolver's sets; a set still being opened is closed when it arrives. Idempotent. */
     @Override
-    public synchronized void close() {
-        closed = true;
-        sets.values().forEach(ServiceSet::close);
-        sets.clear();
+    public void close() {
+        List<CompletableFuture<ServiceSet>> all;
+        synchronized (this) {
+            closed = true;
+            all = List.copyOf(sets.values());
+            sets.clear();
+        }
+        for (CompletableFuture<ServiceSet> f : all) {
+            f.thenAccept(ServiceSet::close);
+        }
     }
 }

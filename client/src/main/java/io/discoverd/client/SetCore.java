@@ -47,6 +47,8 @@ final class SetCore {
     /** The subscription whose items count; {@code null} while disconnected. Guarded by {@link #lock}. */
     private Sub active;
     private boolean closed;
+    /** Resubscriptions since the daemon last ended a stream uninvited; 0 once a stream is current again. */
+    private int endedStreak;
     /** Completes at the first sentinel; fails if the set is closed or disconnected before. */
     final CompletableFuture<Void> firstCurrent = new CompletableFuture<>();
     /** Completes when the set is closed. */
@@ -63,6 +65,8 @@ final class SetCore {
         final Connection conn;
         volatile long seq = -1;
         private boolean current;
+        /** Completes when this stream is current (its snapshot reconciled) or can no longer be. */
+        final CompletableFuture<Void> reconciled = new CompletableFuture<>();
         private final Map<String, ServiceInstance> snapshot = new HashMap<>();
 
         Sub(Connection conn) {
@@ -78,9 +82,11 @@ final class SetCore {
                 if (!current) {
                     if (u.isSentinel()) {
                         current = true;
+                        endedStreak = 0;
                         apply(Change.reconcile(instances, snapshot));
                         snapshot.clear();
                         firstCurrent.complete(null);
+                        reconciled.complete(null);
                     } else if (u.online()) {
                         snapshot.put(u.addr(), toInstance(u));
                     } else {
@@ -103,13 +109,16 @@ final class SetCore {
 
         @Override
         public void onEnd(String error) {
+            int streak;
             synchronized (lock) {
+                reconciled.complete(null);
                 if (active != this) {
                     return;
                 }
                 active = null;
+                streak = endedStreak++;
             }
-            client.streamEnded(SetCore.this, conn, error);
+            client.streamEnded(SetCore.this, conn, error, streak);
         }
     }
 
@@ -121,13 +130,18 @@ final class SetCore {
      * Subscribes on {@code conn} unless this set is closed or already subscribed there. The
      * snapshot is reconciled with the held instances at its sentinel.
      *
-     * @throws DiscoverdException {@code DISCONNECTED} when the request cannot be sent
+     * @return completes once the set is current on {@code conn}, or can no longer become so (closed,
+     *         stream ended, connection lost)
+     * @throws DiscoverdException {@code DISCONNECTED} when the connection is closed
      */
-    void subscribe(Connection conn) throws DiscoverdException {
+    CompletableFuture<Void> subscribe(Connection conn) throws DiscoverdException {
         Sub s;
         synchronized (lock) {
-            if (closed || (active != null && active.conn == conn)) {
-                return;
+            if (closed) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (active != null && active.conn == conn) {
+                return active.reconciled;
             }
             s = new Sub(conn);
             active = s;
@@ -140,13 +154,16 @@ final class SetCore {
         }
         if (orphan) {
             conn.closeStream(seq); // closed or replaced while the request was being written
+            s.reconciled.complete(null);
         }
+        return s.reconciled;
     }
 
     /** The connection dropped: keep the content, wait for {@link #subscribe} on the next one. */
     void connectionLost(Connection conn, DiscoverdException why) {
         synchronized (lock) {
             if (active != null && active.conn == conn) {
+                active.reconciled.complete(null);
                 active = null;
             }
         }
@@ -269,8 +286,11 @@ final class SetCore {
             watchers.forEach(w -> queues.add(w.queue()));
             leaderWatchers.forEach(w -> queues.add(w.queue));
         }
-        if (s != null && s.seq >= 0) {
-            s.conn.closeStream(s.seq);
+        if (s != null) {
+            s.reconciled.complete(null);
+            if (s.seq >= 0) {
+                s.conn.closeStream(s.seq);
+            }
         }
         queues.forEach(ListenerHandle::close);
         client.forget(this);

@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -43,6 +44,10 @@ final class FakeDaemon implements AutoCloseable {
     private final Map<String, List<Long>> registerTimes = new ConcurrentHashMap<>();
     private final List<Conn> conns = new CopyOnWriteArrayList<>();
     private volatile int subscribeCount;
+    /** Names whose Subscribe is not answered until {@link #release}. */
+    private final Set<String> stalled = ConcurrentHashMap.newKeySet();
+    /** Names whose Subscribe is answered with a failure frame at once. */
+    private final Map<String, String> rejected = new ConcurrentHashMap<>();
     private volatile ServerSocket server;
     /** While stopped: the port bound but not listening, so that no other process takes it. */
     private Socket reservation;
@@ -55,6 +60,10 @@ final class FakeDaemon implements AutoCloseable {
         final Socket socket;
         final OutputStream out;
         ServerCodec codec;
+        /** Reads requests but answers none: a daemon gone without closing TCP. */
+        volatile boolean frozen;
+        /** Stops reading: the client's send buffer fills up. */
+        volatile boolean deaf;
 
         Conn(Socket socket) throws IOException {
             this.socket = socket;
@@ -153,6 +162,34 @@ final class FakeDaemon implements AutoCloseable {
         shutdown();
     }
 
+    /** The current connections stop answering but stay open (power loss, partition, SIGSTOP). */
+    void freezeConnections() {
+        conns.forEach(c -> c.frozen = true);
+    }
+
+    /** The current connections stop reading, so that the client's writes eventually block. */
+    void deafenConnections() {
+        conns.forEach(c -> c.deaf = true);
+    }
+
+    /** Subscribes to {@code name} wait (holding their connection) until {@link #release}. */
+    void stall(String name) {
+        stalled.add(name);
+    }
+
+    void release(String name) {
+        stalled.remove(name);
+    }
+
+    /** Subscribes to {@code name} fail with {@code error} ({@code null}: accepted again). */
+    void rejectSubscribes(String name, String error) {
+        if (error == null) {
+            rejected.remove(name);
+        } else {
+            rejected.put(name, error);
+        }
+    }
+
     int subscribeCount() {
         return subscribeCount;
     }
@@ -248,6 +285,9 @@ final class FakeDaemon implements AutoCloseable {
                 while ((r = c.codec.next()) != null) {
                     handle(c, r);
                 }
+                while (c.deaf && !sock.isClosed()) {
+                    Thread.sleep(10);
+                }
                 int n = in.read(buf);
                 if (n < 0) {
                     return;
@@ -268,7 +308,10 @@ final class FakeDaemon implements AutoCloseable {
         return addr.startsWith(":") ? "127.0.0.1" + addr : addr;
     }
 
-    private void handle(Conn c, RpcRequest r) {
+    private void handle(Conn c, RpcRequest r) throws InterruptedException {
+        if (c.frozen) {
+            return;
+        }
         String m = r.serviceMethod();
         if (m.equals(RpcRequest.CLOSE_STREAM)) {
             Sub found = null;
@@ -297,6 +340,10 @@ final class FakeDaemon implements AutoCloseable {
                     c.send(codec -> codec.encodeError(r, "discoverd: Addr must be set"));
                     return;
                 }
+                if (a.attrs() != null && a.attrs().containsKey("refuse")) {
+                    c.send(codec -> codec.encodeError(r, "discoverd: refused"));
+                    return;
+                }
                 String addr = expand(a.addr());
                 registerTimes.computeIfAbsent(a.name() + " " + addr, k -> new CopyOnWriteArrayList<>()).add(System.nanoTime());
                 synchronized (store) {
@@ -320,6 +367,14 @@ final class FakeDaemon implements AutoCloseable {
             }
             case "Agent.Subscribe" -> {
                 subscribeCount++;
+                while (stalled.contains(a.name()) && !c.socket.isClosed()) {
+                    Thread.sleep(10);
+                }
+                String rejection = rejected.get(a.name());
+                if (rejection != null) {
+                    c.send(codec -> codec.encodeError(r, rejection));
+                    return;
+                }
                 synchronized (store) {
                     for (Map.Entry<String, Instance> e : services.getOrDefault(a.name(), Map.of()).entrySet()) {
                         ServiceUpdate u = ServiceUpdate.online(a.name(), e.getKey(), e.getValue().attrs(), e.getValue().created());

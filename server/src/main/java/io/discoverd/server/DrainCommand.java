@@ -30,9 +30,11 @@ import picocli.CommandLine.Spec;
  * <p>The daemon is {@code --discoverd} (or its older name {@code --bind}), else {@code DISCOVERD},
  * else {@code 127.0.0.1:1111}, as for the client subcommands.
  *
+ * <p>Prints its progress ({@code is draining}, {@code has stopped}) on stderr; stdout stays empty.
+ *
  * <p>Exit status: 0 once the daemon has accepted the drain and stopped listening; 1 when it refuses
  * (e.g. 403: the request must come from a loopback address) or is still listening after
- * {@code --timeout}; 2 for invalid flags; 4 when it cannot be reached.
+ * {@code --timeout}; 2 for invalid flags (also a {@code --timeout} below 1); 4 when it cannot be reached.
  */
 @Command(name = "drain", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION,
         description = {"Drains the daemon on this host: everything it holds goes offline at once, then it stops.",
@@ -62,8 +64,18 @@ final class DrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        // A top-level --config is tolerated (scripts pass it to every command), but a top-level --bind
+        // names a listen address, not this daemon: draining 127.0.0.1:1111 instead would be a surprise.
+        if (cli.serveFlagsGiven().contains("--bind")) {
+            err.println("discoverd drain: --bind before the command configures the daemon ('serve') only;"
+                    + " put it after 'drain' (or use --discoverd) to name the daemon to drain");
+            return ExitCodes.USAGE;
+        }
+        if (timeoutSeconds <= 0) {
+            err.println("discoverd drain: --timeout must be a positive number of seconds, not " + timeoutSeconds);
+            return ExitCodes.USAGE;
+        }
         BindAddress address;
         try {
             address = BindAddress.parse("--discoverd", target(bind, cli.environment()));
@@ -84,14 +96,15 @@ final class DrainCommand implements Callable<Integer> {
             err.println("discoverd drain: the daemon at " + address + " refused: " + statusLine);
             return ExitCodes.FAILED;
         }
-        out.println("discoverd drain: " + address + " is draining");
-        out.flush();
+        // Status, not a result: stderr, like every status line of the command line.
+        err.println("discoverd drain: " + address + " is draining");
+        err.flush();
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {
             try (Socket probe = new Socket()) {
                 probe.connect(target, 1000);
             } catch (ConnectException e) {
-                out.println("discoverd drain: " + address + " has stopped");
+                err.println("discoverd drain: " + address + " has stopped");
                 return 0;
             } catch (IOException e) {
                 // a timeout or a reset while it shuts down: look again

@@ -9,6 +9,8 @@ import io.discoverd.server.cli.ServicesCommand;
 import io.discoverd.server.cli.StopSignal;
 import io.discoverd.server.cli.UnregisterCommand;
 import io.discoverd.server.cli.WatchCommand;
+import java.io.PrintWriter;
+import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +40,7 @@ import picocli.CommandLine.Option;
  * <ul>
  *   <li>0: success; a holding command ({@code register}, {@code watch}, {@code leader --follow})
  *       ended by SIGINT, SIGTERM or SIGHUP, after cleaning up ({@code register} unregisters);
+ *       {@code watch}, {@code leader --follow}: stdout was closed (e.g. {@code | head -1});
  *       {@code serve}: the daemon stopped after a drain;</li>
  *   <li>1: the daemon answered with an error (e.g. {@code discoverd: Addr must be set});
  *       {@code serve}: the daemon cannot start (a locked data directory, a port in use);
@@ -45,8 +48,9 @@ import picocli.CommandLine.Option;
  *   <li>2: invalid flags, daemon address or configuration (the message names the field);</li>
  *   <li>3: not found: {@code leader} of a service without online instances, {@code unregister} of
  *       an instance the daemon does not hold ({@code services} of an empty service is 0);</li>
- *   <li>4: the daemon is unavailable: it cannot be reached, the connection was lost, or it did not
- *       answer in time (worth a retry);</li>
+ *   <li>4: the daemon or its store is unavailable: it cannot be reached, the connection was lost,
+ *       it did not answer in time, or it answered {@code discoverd: store unavailable: …} (worth a
+ *       retry);</li>
  *   <li>130, 143: {@code serve} stopped by Ctrl-C or SIGTERM (the JVM's own status for a signal,
  *       after the shutdown hook has stopped the daemon).</li>
  * </ul>
@@ -58,11 +62,11 @@ import picocli.CommandLine.Option;
         subcommands = {ServeCommand.class, RegisterCommand.class, UnregisterCommand.class, ServicesCommand.class,
                 WatchCommand.class, LeaderCommand.class, DrainCommand.class, HelpCommand.class},
         exitCodeListHeading = ExitCodes.HEADING,
-        exitCodeList = {"0:success; register, watch, leader --follow: stopped by SIGINT/SIGTERM; serve: drained",
+        exitCodeList = {"0:success; register, watch, leader --follow: stopped by SIGINT/SIGTERM/SIGHUP; watch, leader --follow: stdout closed; serve: drained",
                 "1:the daemon answered with an error; serve: cannot start; drain: refused",
-                "2:invalid flags, daemon address or configuration",
+                "2:invalid flags, daemon address or configuration; --config/--bind before a command other than serve",
                 "3:not found: no leader (no online instance); unregister of an unknown instance",
-                "4:the daemon is unavailable (cannot be reached, connection lost, no answer in time)",
+                "4:the daemon or its store is unavailable (cannot be reached, connection lost, no answer in time, store unavailable)",
                 "130:serve stopped by Ctrl-C (SIGINT)",
                 "143:serve stopped by SIGTERM"},
         footerHeading = "%nEnvironment:%n",
@@ -102,6 +106,10 @@ public final class Main implements Callable<Integer>, CliEnvironment {
     /** Runs the command line, then exits the JVM with the exit status. */
     public static void main(String[] args) {
         CommandLine cmd = new CommandLine(new Main());
+        // Over System.out itself, so that checkError() sees a closed pipe (`discoverd watch web | head -1`):
+        // the JVM ignores SIGPIPE and System.out only records the failed write.
+        String enc = System.getProperty("sun.stdout.encoding");
+        cmd.setOut(new PrintWriter(System.out, true, enc != null && Charset.isSupported(enc) ? Charset.forName(enc) : Charset.defaultCharset()));
         cmd.setExecutionStrategy(parsed -> {
             List<CommandLine> chosen = parsed.asCommandLineList();
             if (chosen.get(chosen.size() - 1).getCommand() instanceof ClientCommand) {
@@ -127,6 +135,18 @@ public final class Main implements Callable<Integer>, CliEnvironment {
     @Override
     public StopSignal stopSignal() {
         return stopSignal;
+    }
+
+    @Override
+    public List<String> serveFlagsGiven() {
+        List<String> given = new java.util.ArrayList<>();
+        if (config != null) {
+            given.add("--config");
+        }
+        if (bind != null) {
+            given.add("--bind");
+        }
+        return given;
     }
 
     /**

@@ -96,12 +96,15 @@ class DaemonTest {
         d.backend().subscribe("web", l);
         assertEquals(1, l.awaitCurrent(java.time.Duration.ofSeconds(5)).size());
         java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
         CommandLine cmd = new CommandLine(new Main());
         cmd.setOut(new java.io.PrintWriter(out));
+        cmd.setErr(new java.io.PrintWriter(err));
         // The parent's options (as bin/discoverd passes --config) do not start a daemon.
         assertEquals(0, cmd.execute("--config", dataDir.resolve("unused.yaml").toString(),
                 "drain", "--bind", "127.0.0.1:" + d.port(), "--timeout", "15"));
-        assertTrue(out.toString().contains("has stopped"), out.toString());
+        assertTrue(err.toString().contains("has stopped"), err.toString()); // status lines go to stderr
+        assertEquals("", out.toString());
         l.awaitOffline(java.time.Duration.ofSeconds(5), "10.0.0.1:80");
         d.close(); // idempotent after the drain
     }

@@ -1,5 +1,6 @@
 package io.discoverd.server.cli;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -17,4 +18,22 @@ public interface CliEnvironment {
 
     /** Ends {@code register}, {@code watch} and {@code leader --follow}. */
     StopSignal stopSignal();
+
+    /**
+     * The daemon-only flags given before the subcommand ({@code discoverd --config F watch web}),
+     * which any subcommand other than {@code serve} must reject rather than silently ignore.
+     */
+    default List<String> serveFlagsGiven() {
+        return List.of();
+    }
+
+    /**
+     * The usage error for {@code command} when {@link #serveFlagsGiven()} is not empty, else {@code null}.
+     */
+    default String serveFlagsError(String command) {
+        List<String> given = serveFlagsGiven();
+        return given.isEmpty() ? null : "discoverd " + command + ": " + String.join(" and ", given)
+                + " before the command configure the daemon ('serve') only; remove "
+                + (given.size() == 1 ? "it" : "them") + " (the daemon to talk to is --discoverd)";
+    }
 }

@@ -70,6 +70,11 @@ public abstract class ClientCommand implements Callable<Integer> {
             };
         }
         try {
+            String misplaced = cli.serveFlagsError(spec.name());
+            if (misplaced != null) {
+                err.println(misplaced);
+                return ExitCodes.USAGE;
+            }
             DiscoverdClient.Builder builder = DiscoverdClient.builder().environment(cli.environment()).address(daemon);
             try {
                 daemonAddress = builder.daemonAddress();
@@ -98,12 +103,15 @@ public abstract class ClientCommand implements Callable<Integer> {
         }
     }
 
-    /** The exit status for a failed call. */
+    /** The exit status for a failed call: a store the daemon cannot reach is as unavailable as the daemon. */
     protected static int exitCode(DiscoverdException e) {
         switch (e.kind()) {
             case DISCONNECTED:
             case TIMEOUT:
                 return ExitCodes.UNAVAILABLE;
+            case SERVER_ERROR:
+                return e.serverMessage() != null && e.serverMessage().startsWith(ExitCodes.STORE_UNAVAILABLE)
+                        ? ExitCodes.UNAVAILABLE : ExitCodes.FAILED;
             default:
                 return ExitCodes.FAILED;
         }
@@ -139,22 +147,36 @@ public abstract class ClientCommand implements Callable<Integer> {
         });
     }
 
+    /** Why {@link #awaitStop} returned. */
+    protected enum Stop {
+        /** SIGINT, SIGTERM or SIGHUP. */
+        SIGNAL,
+        /** The listener was cancelled: it fell too far behind, its output is not being read. */
+        LISTENER_CANCELLED,
+        /** Standard output is closed (its reader is gone, e.g. {@code | head -1}): nothing more to say. */
+        OUTPUT_CLOSED
+    }
+
     /**
-     * Blocks until the stop signal (SIGINT, SIGTERM, SIGHUP).
+     * Blocks until the stop signal (SIGINT, SIGTERM, SIGHUP), or, when {@code served} is given, until
+     * it is cancelled or stdout is closed. The JVM ignores SIGPIPE and a {@link PrintWriter} swallows
+     * write errors, so a closed pipe is seen only by {@link PrintWriter#checkError()}, polled here.
      *
-     * @param served a listener that must stay active, or {@code null}
-     * @return {@code true} when stopped by the signal, {@code false} when {@code served} was
-     *         cancelled first (it fell too far behind: its output is not being read)
+     * @param served a listener that must stay active and whose output goes to stdout, or {@code null}
+     * @return why it returned
      * @throws DiscoverdException {@code INTERRUPTED} when the thread is interrupted
      */
-    protected final boolean awaitStop(ListenerHandle served) throws DiscoverdException {
+    protected final Stop awaitStop(ListenerHandle served) throws DiscoverdException {
         try {
             while (!cli.stopSignal().await(POLL)) {
                 if (served != null && !served.isActive()) {
-                    return false;
+                    return Stop.LISTENER_CANCELLED;
+                }
+                if (served != null && out.checkError()) {
+                    return Stop.OUTPUT_CLOSED;
                 }
             }
-            return true;
+            return Stop.SIGNAL;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DiscoverdException(DiscoverdException.Kind.INTERRUPTED, "discoverd: interrupted", null, e);

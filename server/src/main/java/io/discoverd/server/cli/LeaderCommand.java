@@ -15,13 +15,13 @@ import picocli.CommandLine.Parameters;
  * {@code created} (PROTOCOL.md §6.2, computed from a subscription, so it works against the
  * original daemon too). No online instance: nothing on stdout, a message on stderr, status 3. With
  * {@code --follow}: the current leader, then each new one, {@code (no leader)} while there is none,
- * until SIGINT, SIGTERM or SIGHUP.
+ * until SIGINT, SIGTERM or SIGHUP, or until stdout is closed (status 0).
  */
 @Command(name = "leader", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION, sortOptions = false,
         description = {"Prints a service's leader (its oldest online instance): 'ADDR created=N ATTRS'.",
                 "With --follow, prints each new leader ('(no leader)' while there is none) until interrupted."},
         exitCodeListHeading = ExitCodes.HEADING,
-        exitCodeList = {"0:success; --follow: stopped by SIGINT/SIGTERM", ExitCodes.LIST_FAILED, ExitCodes.LIST_USAGE,
+        exitCodeList = {"0:success; --follow: stopped by SIGINT/SIGTERM/SIGHUP, or stdout was closed", ExitCodes.LIST_FAILED, ExitCodes.LIST_USAGE,
                 "3:no leader: the service has no online instance (not with --follow)", ExitCodes.LIST_UNAVAILABLE})
 public final class LeaderCommand extends ClientCommand {
 

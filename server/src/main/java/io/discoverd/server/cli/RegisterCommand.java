@@ -32,6 +32,8 @@ public final class RegisterCommand extends ClientCommand {
 
     @Override
     protected int run(DiscoverdClient client) throws DiscoverdException {
+        // Before the Register: a signal arriving between its reply and the wait must still unregister.
+        cli.stopSignal().arm();
         String expanded = client.register(name, addr, attrs);
         out.println(expanded);
         out.flush();

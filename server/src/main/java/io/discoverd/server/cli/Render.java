@@ -70,20 +70,26 @@ final class Render {
         return leader.map(Render::line).orElse("(no leader)");
     }
 
-    /** One JSON object; {@code withOnline} adds the {@code online} field (events). */
+    /** One JSON object; {@code withOnline} adds the {@code online} field (events); nil attrs print as {@code null}. */
     static String json(ServiceInstance i, boolean withOnline) {
         StringBuilder b = new StringBuilder("{\"name\":").append(quote(i.name()))
                 .append(",\"addr\":").append(quote(i.addr()));
         if (withOnline) {
             b.append(",\"online\":").append(i.online());
         }
-        b.append(",\"attrs\":{");
-        String comma = "";
-        for (Map.Entry<String, String> e : i.attrs().entrySet()) {
-            b.append(comma).append(quote(e.getKey())).append(':').append(quote(e.getValue()));
-            comma = ",";
+        b.append(",\"attrs\":");
+        if (i.attrsNil()) {
+            b.append("null"); // nil on the wire, not {} (PROTOCOL.md §5.3)
+        } else {
+            b.append('{');
+            String comma = "";
+            for (Map.Entry<String, String> e : i.attrs().entrySet()) {
+                b.append(comma).append(quote(e.getKey())).append(':').append(quote(e.getValue()));
+                comma = ",";
+            }
+            b.append('}');
         }
-        return b.append("},\"created\":").append(created(i)).append('}').toString();
+        return b.append(",\"created\":").append(created(i)).append('}').toString();
     }
 
     /** A JSON array of instances, one object per line; {@code []} when empty. Ends with a newline. */

@@ -5,6 +5,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * The request to end a holding command ({@code register}, {@code watch}, {@code leader --follow}):
@@ -12,9 +13,15 @@ import sun.misc.Signal;
  *
  * <p>Why signal handlers and not a shutdown hook: a shutdown hook runs while the JVM is already
  * exiting with status 128+signal, and {@code register} must still unregister and then exit 0. The
- * handlers replace the JVM's default ones only once a holding command starts waiting, so the
- * daemon ({@code serve}) keeps the JVM's own behaviour (shutdown hook, exit 130/143). A second
- * signal while the command is finishing ends the process at once with 128+signal.
+ * handlers replace the JVM's default ones only when a holding command {@linkplain #arm() arms} them
+ * (before it registers anything, so that a Ctrl-C right after the registration still unregisters) or
+ * starts waiting, so the daemon ({@code serve}) keeps the JVM's own behaviour (shutdown hook, exit
+ * 130/143). A second signal while the command is finishing ends the process at once with
+ * 128+signal.
+ *
+ * <p>A signal the process inherited as ignored stays ignored: {@code nohup discoverd register …}
+ * survives a hangup. (The JVM does not install a handler for an ignored SIGHUP, SIGINT or SIGTERM
+ * and reports it as {@code SIG_IGN}, which is how this is detected.)
  *
  * <p>Thread-safe.
  */
@@ -30,7 +37,7 @@ public final class StopSignal {
         this.fromSignals = fromSignals;
     }
 
-    /** Triggered by SIGINT, SIGTERM or SIGHUP; handlers are installed by the first {@link #await}. */
+    /** Triggered by SIGINT, SIGTERM or SIGHUP; handlers are installed by {@link #arm()} or the first {@link #await}. */
     public static StopSignal onSignals() {
         return new StopSignal(true);
     }
@@ -61,19 +68,28 @@ public final class StopSignal {
         return stop.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 
-    private void arm() {
+    /**
+     * Installs the signal handlers now (no-op for {@link #manual()} and when already installed): from
+     * here on SIGINT, SIGTERM and SIGHUP trigger the stop instead of ending the JVM. Signals ignored at
+     * start stay ignored.
+     */
+    public void arm() {
         if (!fromSignals || !armed.compareAndSet(false, true)) {
             return;
         }
         for (String name : SIGNALS) {
             try {
                 // sun.misc.Signal (module jdk.unsupported) is the JDK's sanctioned way to handle a signal.
-                Signal.handle(new Signal(name), s -> {
+                Signal sig = new Signal(name);
+                SignalHandler previous = Signal.handle(sig, s -> {
                     if (isTriggered()) {
                         Runtime.getRuntime().halt(128 + s.getNumber());
                     }
                     trigger();
                 });
+                if (previous == SignalHandler.SIG_IGN) {
+                    Signal.handle(sig, SignalHandler.SIG_IGN); // inherited as ignored (nohup): keep it so
+                }
             } catch (IllegalArgumentException e) {
                 // unknown on this platform, or reserved by the JVM (-Xrs): keep the default action
             }

@@ -10,14 +10,15 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code discoverd watch}: prints a service's instances (oldest first), then every change as it
- * happens, one line each ({@link Render#event}), until SIGINT, SIGTERM or SIGHUP. Across a lost
+ * happens, one line each ({@link Render#event}), until SIGINT, SIGTERM or SIGHUP, or until stdout is
+ * closed (its reader went away: {@code discoverd watch web | head -1} ends, status 0). Across a lost
  * connection it keeps going: once the client has reconnected it prints only what changed meanwhile.
  */
 @Command(name = "watch", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION, sortOptions = false,
         description = {"Prints a service's online instances, then every change, one line each, until interrupted.",
                 "Lines: 'online  ADDR created=N ATTRS' or 'offline ADDR created=N ATTRS'."},
         exitCodeListHeading = ExitCodes.HEADING,
-        exitCodeList = {"0:stopped by SIGINT/SIGTERM", "1:the output was not read fast enough (over 10000 lines behind)",
+        exitCodeList = {"0:stopped by SIGINT/SIGTERM/SIGHUP, or stdout was closed (e.g. '| head -1')", "1:the output was not read fast enough (over 10000 lines behind)",
                 ExitCodes.LIST_USAGE, ExitCodes.LIST_UNAVAILABLE})
 public final class WatchCommand extends ClientCommand {
 
@@ -35,7 +36,7 @@ public final class WatchCommand extends ClientCommand {
                  out.println(json ? Render.json(i, true) : Render.event(i));
                  out.flush();
              })) {
-            if (!awaitStop(watch)) {
+            if (awaitStop(watch) == Stop.LISTENER_CANCELLED) {
                 err.println("discoverd: watch of " + name + " stopped: its output fell too far behind");
                 return ExitCodes.FAILED;
             }

@@ -1,6 +1,7 @@
 package io.discoverd.server.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.discoverd.client.DiscoverdClient;
@@ -101,7 +102,7 @@ class CommandLineTest {
     }
 
     @Test
-    void services_json_anArrayOfObjects_oneALine_attrsAlwaysAnObject() throws Exception {
+    void services_json_anArrayOfObjects_oneALine() throws Exception {
         client.register(name, ":8081", Map.of("zone", "a\"b"));
         client.register(name, ":8082", null);
         List<ServiceInstance> in = client.services(name);
@@ -109,7 +110,7 @@ class CommandLineTest {
         assertEquals(0, r.exit, r::toString);
         assertEquals("[\n"
                 + "  {\"name\":\"" + name + "\",\"addr\":\"127.0.0.1:8081\",\"attrs\":{\"zone\":\"a\\\"b\"},\"created\":" + created(in.get(0)) + "},\n"
-                + "  {\"name\":\"" + name + "\",\"addr\":\"127.0.0.1:8082\",\"attrs\":{},\"created\":" + created(in.get(1)) + "}\n"
+                + "  {\"name\":\"" + name + "\",\"addr\":\"127.0.0.1:8082\",\"attrs\":null,\"created\":" + created(in.get(1)) + "}\n"
                 + "]\n", r.out);
         assertEquals("", r.err);
     }
@@ -314,7 +315,7 @@ class CommandLineTest {
         Run r = run("--help");
         assertEquals(0, r.exit);
         for (String s : List.of("serve ", "register ", "unregister ", "services ", "watch ", "leader ", "drain ",
-                "Exit status:", "  3     not found", "  4     the daemon is unavailable", "  143   serve stopped by SIGTERM", "DISCOVERD")) {
+                "Exit status:", "  3     not found", "  4     the daemon or its store is unavailable", "  143   serve stopped by SIGTERM", "DISCOVERD")) {
             assertTrue(r.out.contains(s), s + " in\n" + r.out);
         }
     }
@@ -345,12 +346,110 @@ class CommandLineTest {
         try (TestDaemon drained = TestDaemon.start(dir)) {
             String at = "127.0.0.1:" + drained.port();
             Run r = run(Map.of("DISCOVERD", "tcp://" + at), "drain");
-            assertEquals(new Run(0, "discoverd drain: " + at + " is draining\ndiscoverd drain: " + at + " has stopped\n", ""), r);
+            assertEquals(new Run(0, "", "discoverd drain: " + at + " is draining\ndiscoverd drain: " + at + " has stopped\n"), r);
         }
         String down = "127.0.0.1:" + freePort();
         Run r = run("drain", "--discoverd", down, "--timeout", "1");
         assertEquals(4, r.exit, r::toString);
         assertTrue(r.err.startsWith("discoverd drain: cannot reach the daemon at " + down + ": "), r.err);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "-5"})
+    void drain_withATimeoutBelowOneSecond_exit2_withoutContactingTheDaemon(String timeout) throws Exception {
+        String down = "127.0.0.1:" + freePort();
+        Run r = run("drain", "--discoverd", down, "--timeout", timeout);
+        assertEquals(new Run(2, "", "discoverd drain: --timeout must be a positive number of seconds, not " + timeout + "\n"), r);
+    }
+
+    @Test
+    void drain_withTheDaemonsBindBeforeTheCommand_exit2() throws Exception {
+        Run r = run("--bind", "127.0.0.1:" + freePort(), "drain");
+        assertEquals(2, r.exit, r::toString);
+        assertTrue(r.err.contains("--bind before the command"), r.err);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"--config", "--bind"})
+    void serveFlagsBeforeAClientCommand_exit2_namingTheFlag(String flag) {
+        Run r = run(flag, "x", "services", name);
+        assertEquals(new Run(2, "", "discoverd services: " + flag + " before the command configure the daemon ('serve') only;"
+                + " remove it (the daemon to talk to is --discoverd)\n"), r);
+    }
+
+    @Test
+    void watch_endsWithStatus0_whenItsStdoutIsClosed() throws Exception {
+        client.register(name, ":8081");
+        ClosableWriter out = new ClosableWriter();
+        StringWriter err = new StringWriter();
+        StopSignal stop = StopSignal.manual();
+        CommandLine cmd = new CommandLine(new Main(Map.of("DISCOVERD", address), stop));
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cmd.execute("watch", name));
+        await(() -> out.text().contains("127.0.0.1:8081"), () -> "the first line");
+        out.closed = true; // as `| head -1` after its line
+        client.register(name, ":8082");
+        assertEquals(0, exit.get(5, TimeUnit.SECONDS), err::toString);
+        assertFalse(stop.isTriggered());
+    }
+
+    @Test
+    void leaderFollow_endsWithStatus0_whenItsStdoutIsClosed() throws Exception {
+        ClosableWriter out = new ClosableWriter();
+        out.closed = true;
+        CommandLine cmd = new CommandLine(new Main(Map.of("DISCOVERD", address), StopSignal.manual()));
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(new StringWriter(), true));
+        assertEquals(0, CompletableFuture.supplyAsync(() -> cmd.execute("leader", "--follow", name)).get(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void storeUnavailable_isExit4_likeAnUnreachableDaemon() {
+        assertEquals(ExitCodes.UNAVAILABLE, ClientCommand.exitCode(new DiscoverdException(DiscoverdException.Kind.SERVER_ERROR,
+                "x", "discoverd: store unavailable: zookeeper 127.0.0.1:2181: connection loss", null)));
+        assertEquals(ExitCodes.FAILED, ClientCommand.exitCode(new DiscoverdException(DiscoverdException.Kind.SERVER_ERROR,
+                "x", "discoverd: Addr must be set", null)));
+    }
+
+    @Test
+    void services_json_nilAttrsAreNull() throws Exception {
+        client.register(name, ":8081", null);
+        client.register(name, ":8082", Map.of());
+        List<ServiceInstance> in = client.services(name);
+        Run r = run("services", name, "--json");
+        assertEquals("[\n  {\"name\":\"" + name + "\",\"addr\":\"127.0.0.1:8081\",\"attrs\":null,\"created\":" + created(in.get(0)) + "},\n"
+                + "  {\"name\":\"" + name + "\",\"addr\":\"127.0.0.1:8082\",\"attrs\":{},\"created\":" + created(in.get(1)) + "}\n]\n", r.out);
+    }
+
+    /** A stdout whose reader can go away: every write and flush then fails, as on a closed pipe. */
+    private static final class ClosableWriter extends java.io.Writer {
+        private final StringBuilder text = new StringBuilder();
+        volatile boolean closed;
+
+        @Override
+        public synchronized void write(char[] cbuf, int off, int len) throws java.io.IOException {
+            if (closed) {
+                throw new java.io.IOException("Broken pipe");
+            }
+            text.append(cbuf, off, len);
+        }
+
+        @Override
+        public void flush() throws java.io.IOException {
+            if (closed) {
+                throw new java.io.IOException("Broken pipe");
+            }
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+
+        synchronized String text() {
+            return text.toString();
+        }
     }
 
     // ---- helpers ----------------------------------------------------------------------------------

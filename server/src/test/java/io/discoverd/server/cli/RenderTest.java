@@ -32,7 +32,14 @@ class RenderTest {
     void created_isPrintedUnsigned() {
         ServiceInstance big = inst("h:1", -1L, null, true);
         assertEquals("h:1 created=18446744073709551615", Render.line(big));
-        assertEquals("{\"name\":\"web\",\"addr\":\"h:1\",\"attrs\":{},\"created\":18446744073709551615}", Render.json(big, false));
+        assertEquals("{\"name\":\"web\",\"addr\":\"h:1\",\"attrs\":null,\"created\":18446744073709551615}", Render.json(big, false));
+    }
+
+    @Test
+    void json_nilAttrsAreNull_emptyAttrsAreAnEmptyObject() {
+        assertEquals("{\"name\":\"web\",\"addr\":\"h:1\",\"attrs\":null,\"created\":1}", Render.json(inst("h:1", 1, null, true), false));
+        assertEquals("{\"name\":\"web\",\"addr\":\"h:1\",\"attrs\":{},\"created\":1}", Render.json(inst("h:1", 1, Map.of(), true), false));
+        assertEquals("h:1 created=1", Render.line(inst("h:1", 1, Map.of(), true)));
     }
 
     @Test
