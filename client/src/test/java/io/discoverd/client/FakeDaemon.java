@@ -102,18 +102,40 @@ final class FakeDaemon implements AutoCloseable {
         return "127.0.0.1:" + port;
     }
 
-    /** Listens (again) on the same port. */
+    /**
+     * Listens (again) on the same port. The reservation is released first (Linux refuses a listening
+     * bind beside it now and then); the port is then bound again at once, retried briefly if the
+     * kernel still holds it.
+     */
     synchronized void start() throws IOException {
-        ServerSocket s = new ServerSocket();
-        s.setReuseAddress(true);
-        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        port = s.getLocalPort();
-        server = s;
         if (reservation != null) {
             reservation.close();
             reservation = null;
         }
-        Thread t = new Thread(() -> acceptLoop(s), "fake-daemon-accept");
+        ServerSocket s = null;
+        for (int attempt = 1; s == null; attempt++) {
+            ServerSocket candidate = new ServerSocket();
+            candidate.setReuseAddress(true);
+            try {
+                candidate.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+                s = candidate;
+            } catch (java.net.BindException e) {
+                candidate.close();
+                if (attempt == 50) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(20); // the kernel frees the port on its own schedule: nothing to await
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(ie);
+                }
+            }
+        }
+        ServerSocket listening = s;
+        port = listening.getLocalPort();
+        server = listening;
+        Thread t = new Thread(() -> acceptLoop(listening), "fake-daemon-accept");
         t.setDaemon(true);
         t.start();
     }
