@@ -179,7 +179,7 @@ class CommandLineProcessTest {
                  Cli.Held watchJson = Cli.start("watch", n, "--json", "--discoverd", addr);
                  Cli.Held follow = Cli.start("leader", n, "--follow", "--discoverd", addr)) {
                 assertEquals("online  127.0.0.1:1111 created=" + c1, watch.nextLine());
-                assertEquals("{\"name\":\"lw\",\"addr\":\"127.0.0.1:1111\",\"online\":true,\"attrs\":{},\"created\":" + c1 + "}", watchJson.nextLine());
+                assertEquals("{\"name\":\"lw\",\"addr\":\"127.0.0.1:1111\",\"online\":true,\"attrs\":null,\"created\":" + c1 + "}", watchJson.nextLine());
                 assertEquals("127.0.0.1:1111 created=" + c1, follow.nextLine());
 
                 client.unregister(n, ":1111");
@@ -208,7 +208,7 @@ class CommandLineProcessTest {
                 assertTrue(unknown.stderr().startsWith("discoverd: no instance lw 127.0.0.1:2222 to unregister (the daemon said: 100: Key not found ("),
                         unknown::toString);
                 assertRun(Cli.run("leader", n, "--json", "--discoverd", addr), 0,
-                        "{\"name\":\"lw\",\"addr\":\"127.0.0.1:3333\",\"attrs\":{},\"created\":" + c3 + "}\n", "");
+                        "{\"name\":\"lw\",\"addr\":\"127.0.0.1:3333\",\"attrs\":null,\"created\":" + c3 + "}\n", "");
 
                 client.unregister(n, ":3333");
                 assertEquals("(no leader)", follow.nextLine());
@@ -224,12 +224,12 @@ class CommandLineProcessTest {
                 assertEquals(List.of("127.0.0.1:1111 created=" + c1, "(no leader)", "127.0.0.1:2222 created=" + c2 + " note=\"a b\"",
                         "127.0.0.1:3333 created=" + c3, "(no leader)"), follow.stdout());
                 String j = "{\"name\":\"lw\",\"addr\":\"127.0.0.1:";
-                assertEquals(List.of(j + "1111\",\"online\":true,\"attrs\":{},\"created\":" + c1 + "}",
-                        j + "1111\",\"online\":false,\"attrs\":{},\"created\":" + c1 + "}",
+                assertEquals(List.of(j + "1111\",\"online\":true,\"attrs\":null,\"created\":" + c1 + "}",
+                        j + "1111\",\"online\":false,\"attrs\":null,\"created\":" + c1 + "}",
                         j + "2222\",\"online\":true,\"attrs\":{\"note\":\"a b\"},\"created\":" + c2 + "}",
-                        j + "3333\",\"online\":true,\"attrs\":{},\"created\":" + c3 + "}",
+                        j + "3333\",\"online\":true,\"attrs\":null,\"created\":" + c3 + "}",
                         j + "2222\",\"online\":false,\"attrs\":{\"note\":\"a b\"},\"created\":" + c2 + "}",
-                        j + "3333\",\"online\":false,\"attrs\":{},\"created\":" + c3 + "}"), watchJson.stdout());
+                        j + "3333\",\"online\":false,\"attrs\":null,\"created\":" + c3 + "}"), watchJson.stdout());
                 for (Cli.Held h : List.of(watch, watchJson, follow)) {
                     assertEquals(List.of(), h.stderr(), h::toString);
                 }
@@ -261,13 +261,13 @@ class CommandLineProcessTest {
     }
 
     @Test
-    @DisplayName("issue 5 CLI, §5.11 drain --discoverd ADDR: exit 0, says it is draining and has stopped, and that daemon exits 0; the class's daemon keeps serving")
+    @DisplayName("issue 5 CLI, §5.11 drain --discoverd ADDR: exit 0, says on stderr it is draining and has stopped, and that daemon exits 0; the class's daemon keeps serving")
     void drainStopsTheDaemon() throws Exception {
         DaemonProcess drained = StoreAndDaemon.startDaemon(env.store(), tmp.resolve(backend.configName()).resolve("drained"),
                 "registrationTtl: " + TTL.toSeconds() + "s");
         try {
             String a = drained.address();
-            assertRun(Cli.run("drain", "--discoverd", a), 0, "discoverd drain: " + a + " is draining\ndiscoverd drain: " + a + " has stopped\n", "");
+            assertRun(Cli.run("drain", "--discoverd", a), 0, "", "discoverd drain: " + a + " is draining\ndiscoverd drain: " + a + " has stopped\n");
             awaitTrue("the drained daemon exits", () -> !drained.isAlive());
             assertEquals(0, drained.stop(), drained::output);
             assertFalse(drained.isAlive());
