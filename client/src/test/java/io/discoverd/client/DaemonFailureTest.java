@@ -1,7 +1,5 @@
 package io.discoverd.client;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -30,28 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * stops reading, answers slowly, keeps ending streams, refuses a change.
  */
 @Timeout(30)
-class DaemonFailureTest {
-
-    private FakeDaemon daemon;
-    private DiscoverdClient client;
-
-    @BeforeEach
-    void start() throws Exception {
-        daemon = new FakeDaemon();
-    }
-
-    @AfterEach
-    void stop() {
-        if (client != null) {
-            client.close();
-        }
-        daemon.close();
-    }
-
-    private DiscoverdClient connect(Duration callTimeout) throws DiscoverdException {
-        return DiscoverdClient.builder().address(daemon.address()).heartbeatInterval(Duration.ofMillis(200))
-                .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(100)).callTimeout(callTimeout).build();
-    }
+class DaemonFailureTest extends FakeDaemonTestBase {
 
     @Test
     void silentlyDeadDaemon_unansweredHeartbeat_dropsTheConnection_andReconnects() throws Exception {

@@ -1,7 +1,5 @@
 package io.discoverd.client;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -22,27 +20,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The client against {@link FakeDaemon}: PROTOCOL.md §9 behaviour, heartbeats, reconnect, listener threading. */
 @Timeout(30)
-class DiscoverdClientTest {
-
-    private FakeDaemon daemon;
-    private DiscoverdClient client;
-
-    @BeforeEach
-    void start() throws Exception {
-        daemon = new FakeDaemon();
-    }
-
-    @AfterEach
-    void stop() {
-        if (client != null) {
-            client.close();
-        }
-        daemon.close();
-    }
+class DiscoverdClientTest extends FakeDaemonTestBase {
 
     private DiscoverdClient connect() throws DiscoverdException {
-        return DiscoverdClient.builder().address(daemon.address()).heartbeatInterval(Duration.ofMillis(200))
-                .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(100)).callTimeout(Duration.ofSeconds(3)).build();
+        return connect(Duration.ofSeconds(3));
+    }
+
+    private static void assertOffline(ServiceInstance update, String addr) {
+        assertEquals(addr, update.addr());
+        assertFalse(update.online());
     }
 
     private static Set<String> addrs(List<ServiceInstance> l) {
@@ -61,9 +47,7 @@ class DiscoverdClientTest {
         Events<ServiceInstance> ev = new Events<>();
         set.watch(false, ev);
         client.unregister("basicTest", ":2222");
-        ServiceInstance off = ev.next();
-        assertEquals("127.0.0.1:2222", off.addr());
-        assertFalse(off.online());
+        assertOffline(ev.next(), "127.0.0.1:2222");
         ev.none(200);
         ServiceInstance left = set.services().get(0);
         assertEquals(Map.of("foo", "bar"), left.attrs());
@@ -107,13 +91,9 @@ class DiscoverdClientTest {
         Events<ServiceInstance> ev = new Events<>();
         qux.watch(false, ev);
         client.unregister("f", ":2222");
-        ServiceInstance off = ev.next();
-        assertEquals("127.0.0.1:2222", off.addr());
-        assertFalse(off.online());
+        assertOffline(ev.next(), "127.0.0.1:2222");
         client.register("f", ":3333", Map.of("foo", "other", "id", "3")); // leaves the view
-        ServiceInstance left = ev.next();
-        assertEquals("127.0.0.1:3333", left.addr());
-        assertFalse(left.online());
+        assertOffline(ev.next(), "127.0.0.1:3333");
         client.unregister("f", ":4444"); // never in the view
         ev.none(200);
         assertTrue(qux.services().isEmpty());

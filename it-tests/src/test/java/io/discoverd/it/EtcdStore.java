@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -55,11 +54,8 @@ public final class EtcdStore implements TestStore {
     }
 
     @Override
-    public String daemonConfig(Path dataDir, String extra) {
-        return "backend: etcd\n"
-                + "dataDir: " + dataDir + "\n"
-                + TestStore.lines(extra)
-                + "etcd:\n"
+    public String backendSection() {
+        return "etcd:\n"
                 + "  endpoints: [" + endpoint() + "]\n"
                 + "  prefix: " + PREFIX + "\n";
     }

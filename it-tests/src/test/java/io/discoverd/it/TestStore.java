@@ -20,7 +20,15 @@ public interface TestStore extends AutoCloseable {
      * @param dataDir   the daemon's own data directory
      * @param extraYaml more top-level YAML lines (e.g. {@code registrationTtl: 2s}), may be empty
      */
-    String daemonConfig(Path dataDir, String extraYaml);
+    default String daemonConfig(Path dataDir, String extraYaml) {
+        return "backend: " + backend().configName() + "\n"
+                + "dataDir: " + dataDir + "\n"
+                + lines(extraYaml)
+                + backendSection();
+    }
+
+    /** The store's own section of {@link #daemonConfig}, e.g. {@code etcd:} with its endpoints, ending with a newline. */
+    String backendSection();
 
     /** Stops the server, keeping its address and data for {@link #restart()} (a store outage). */
     void stop() throws Exception;

@@ -1,7 +1,6 @@
 package io.discoverd.it;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import org.apache.curator.test.TestingServer;
 
 /**
@@ -32,11 +31,8 @@ public final class ZooKeeperStore implements TestStore {
     }
 
     @Override
-    public String daemonConfig(Path dataDir, String extra) {
-        return "backend: zookeeper\n"
-                + "dataDir: " + dataDir + "\n"
-                + TestStore.lines(extra)
-                + "zookeeper:\n"
+    public String backendSection() {
+        return "zookeeper:\n"
                 + "  connect: " + connectString() + "\n"
                 + "  sessionTimeout: 15s\n";
     }

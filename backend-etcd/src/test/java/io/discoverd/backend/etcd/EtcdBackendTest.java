@@ -12,14 +12,11 @@ import io.discoverd.backend.DiscoveryBackend;
 import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.contract.RecordingListener;
-import io.discoverd.backend.etcd.testing.EtcdProcess;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,57 +25,26 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * etcd-specific behaviour of one backend on a healthy single-member etcd: the daemon's Vert.x
  * outlives the backend (a jetcd upgrade guard), and a heartbeat is no store write (ARCHITECTURE.md
  * "Liveness": a keep-alive of the lease, whichever daemon receives it).
  */
-class EtcdBackendTest {
+class EtcdBackendTest extends EtcdTestBase {
 
-    private static EtcdProcess etcd;
-    private static Vertx vertx;
-    @TempDir
-    static Path dataDir;
     private static Client probe;
-    private final List<DiscoveryBackend> backends = new ArrayList<>();
-    private JsonObject section;
 
     @BeforeAll
-    static void startEtcd() throws Exception {
-        etcd = EtcdProcess.startSingle();
-        vertx = Vertx.vertx();
+    static void openProbe() {
         probe = EtcdTests.jetcd(etcd.endpoint());
     }
 
     @AfterAll
-    static void stopEtcd() {
+    static void closeProbe() {
         probe.close();
-        vertx.close().toCompletionStage().toCompletableFuture().join();
-        etcd.close();
-    }
-
-    @BeforeEach
-    void newPrefix() {
-        section = EtcdTestSupport.section(etcd.endpoint(), EtcdTestSupport.uniquePrefix());
-    }
-
-    @AfterEach
-    void closeBackends() throws Exception {
-        for (DiscoveryBackend b : backends) {
-            b.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
-    }
-
-    private DiscoveryBackend backend(Vertx on, Duration ttl) {
-        DiscoveryBackend b = EtcdTestSupport.backend(on, section, ttl, dataDir);
-        backends.add(b);
-        return b;
     }
 
     /** The Vert.x still runs a timer and deploys a verticle. */
@@ -144,8 +110,8 @@ class EtcdBackendTest {
 
     @Test
     void heartbeats_writeNothing_andEmitNothing_atTheOwnerOrAnotherDaemon() throws Exception {
-        DiscoveryBackend daemon = backend(vertx, Duration.ofSeconds(10));
-        DiscoveryBackend peer = backend(vertx, Duration.ofSeconds(10));
+        DiscoveryBackend daemon = backend(Duration.ofSeconds(10));
+        DiscoveryBackend peer = backend(Duration.ofSeconds(10));
         Map<String, String> attrs = Map.of("k", "v");
         Map<String, Long> created = new HashMap<>();
         for (int i = 0; i < 5; i++) {
@@ -193,8 +159,8 @@ class EtcdBackendTest {
      */
     @Test
     void register_withAttrsOtherThanStored_updates_evenIfThisDaemonRememberedThemFromItsOwnRegistration() throws Exception {
-        DiscoveryBackend a = backend(vertx, Duration.ofSeconds(10));
-        DiscoveryBackend b = backend(vertx, Duration.ofSeconds(10));
+        DiscoveryBackend a = backend(Duration.ofSeconds(10));
+        DiscoveryBackend b = backend(Duration.ofSeconds(10));
         Registration first = await(a.register("at", "x:1", Map.of("v", "1")));
         assertEquals(Outcome.CREATED, first.outcome());
         Registration moved = await(b.register("at", "x:1", Map.of("v", "2"))); // the instance re-registers elsewhere
@@ -218,8 +184,8 @@ class EtcdBackendTest {
      */
     @Test
     void drain_racingRegistrations_leavesNoneOfThemBehind() throws Exception {
-        DiscoveryBackend drained = backend(vertx, Duration.ofSeconds(30));
-        DiscoveryBackend peer = backend(vertx, Duration.ofSeconds(30));
+        DiscoveryBackend drained = backend(Duration.ofSeconds(30));
+        DiscoveryBackend peer = backend(Duration.ofSeconds(30));
         await(drained.register("race", "settled:1", null));
         List<java.util.concurrent.CompletableFuture<Registration>> racing = new ArrayList<>();
         for (int i = 0; i < 40; i++) {

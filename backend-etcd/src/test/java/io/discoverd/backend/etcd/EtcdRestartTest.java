@@ -11,22 +11,13 @@ import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.contract.RecordingListener;
 import io.discoverd.backend.contract.RecordingListener.Event;
-import io.discoverd.backend.etcd.testing.EtcdProcess;
-import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A daemon restart on etcd (ARCHITECTURE.md "Liveness", PROTOCOL.md §5.6): the registrations live in
@@ -34,46 +25,14 @@ import org.junit.jupiter.api.io.TempDir;
  * start) keeps every instance online with the same {@code created}; heartbeats reaching the new
  * backend refresh the same lease, and an instance whose heartbeats stop expires after its TTL.
  */
-class EtcdRestartTest {
+class EtcdRestartTest extends EtcdTestBase {
 
     private static final Duration TTL = Duration.ofSeconds(2);
 
-    private static EtcdProcess etcd;
-    private static Vertx vertx;
-    @TempDir
-    static Path dataDir;
-    private final List<DiscoveryBackend> backends = new ArrayList<>();
-
-    @BeforeAll
-    static void startEtcd() throws Exception {
-        etcd = EtcdProcess.startSingle();
-        vertx = Vertx.vertx();
-    }
-
-    @AfterAll
-    static void stopEtcd() {
-        vertx.close().toCompletionStage().toCompletableFuture().join();
-        etcd.close();
-    }
-
-    @AfterEach
-    void closeBackends() throws Exception {
-        for (DiscoveryBackend b : backends) {
-            b.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
-    }
-
-    private DiscoveryBackend daemon(JsonObject section, Duration ttl) {
-        DiscoveryBackend b = EtcdTestSupport.backend(vertx, section, ttl, dataDir);
-        backends.add(b);
-        return b;
-    }
-
     @Test
     void restart_keepsInstancesOnline_withTheirCreated_andUnheartbeatedOnesExpireAfterTheTtl() throws Exception {
-        JsonObject section = EtcdTestSupport.section(etcd.endpoint(), EtcdTestSupport.uniquePrefix());
-        DiscoveryBackend first = daemon(section, TTL);
-        DiscoveryBackend peer = daemon(section, Duration.ofSeconds(60));
+        DiscoveryBackend first = backend(TTL);
+        DiscoveryBackend peer = backend(Duration.ofSeconds(60));
         Registration kept = await(first.register("rs", "kept:1", Map.of("v", "1")));
         Registration attrsChange = await(first.register("rs", "changed:1", null));
         long droppedStart = System.nanoTime();
@@ -85,7 +44,7 @@ class EtcdRestartTest {
         assertEquals(4, atPeer.awaitCurrent(TIMEOUT).size());
 
         await(first.close()); // a daemon stop
-        DiscoveryBackend second = daemon(section, TTL); // the daemon starts again on the same store
+        DiscoveryBackend second = backend(TTL); // the daemon starts again on the same store
 
         Registration hb = await(second.register("rs", "kept:1", Map.of("v", "1")));
         assertEquals(Outcome.REFRESHED, hb.outcome(), "a heartbeat at the restarted daemon refreshes: " + hb);
@@ -133,15 +92,14 @@ class EtcdRestartTest {
     /** A daemon that never heartbeats again after a restart: its instance expires; the next Register creates it anew. */
     @Test
     void afterExpiry_theNextRegister_createsTheInstanceAgain_withANewerCreated() throws Exception {
-        JsonObject section = EtcdTestSupport.section(etcd.endpoint(), EtcdTestSupport.uniquePrefix());
-        DiscoveryBackend first = daemon(section, TTL);
+        DiscoveryBackend first = backend(TTL);
         Registration gone = await(first.register("rx", "gone:1", null));
         RecordingListener l = new RecordingListener();
-        DiscoveryBackend watcher = daemon(section, Duration.ofSeconds(60));
+        DiscoveryBackend watcher = backend(Duration.ofSeconds(60));
         watcher.subscribe("rx", l);
         l.awaitCurrent(TIMEOUT);
         await(first.close());
-        DiscoveryBackend second = daemon(section, TTL);
+        DiscoveryBackend second = backend(TTL);
         l.awaitOffline(TIMEOUT, "gone:1");
         Registration back = await(second.register("rx", "gone:1", null));
         assertEquals(Outcome.CREATED, back.outcome());

@@ -121,6 +121,13 @@ class ClientScenariosTest {
         return e.online() && e.addr().equals(addr);
     }
 
+    /** The next event, which must be the online event of {@code at(port)}. */
+    private static ServiceInstance nextOnlineAt(Recorder<ServiceInstance> events, int port) throws InterruptedException {
+        ServiceInstance e = events.next();
+        assertTrue(onlineAt(e, at(port)), e::toString);
+        return e;
+    }
+
     static Map<String, String> attrsByAddr(List<ServiceInstance> instances) {
         Map<String, String> m = new LinkedHashMap<>();
         instances.forEach(i -> m.put(i.addr(), i.attrs().toString()));
@@ -176,14 +183,12 @@ class ClientScenariosTest {
             Recorder<ServiceInstance> events = new Recorder<>("watch " + n);
             set.watch(false, events);
             client.register(n, ":1111", Map.of("foo", "bar"));
-            ServiceInstance first = events.next();
-            assertTrue(onlineAt(first, at(1111)), first::toString);
+            ServiceInstance first = nextOnlineAt(events, 1111);
             assertEquals(Map.of("foo", "bar"), first.attrs());
             assertNotEquals(0, first.created());
 
             client.register(n, ":1111", Map.of("foo", "baz"));
-            ServiceInstance second = events.next();
-            assertTrue(onlineAt(second, at(1111)), second::toString);
+            ServiceInstance second = nextOnlineAt(events, 1111);
             assertEquals(Map.of("foo", "baz"), second.attrs());
             assertEquals(first.created(), second.created(), "an attribute change keeps Created");
             client.register(n, ":9999");
@@ -450,8 +455,7 @@ class ClientScenariosTest {
             set.watch(false, events);
             long start = System.nanoTime();
             client.register(n, ":1111");
-            ServiceInstance kept = events.next();
-            assertTrue(onlineAt(kept, at(1111)), kept::toString);
+            ServiceInstance kept = nextOnlineAt(events, 1111);
             long controlRegistered = System.nanoTime();
             try (DiscoverdClient control = DiscoverdClient.connect(daemon.address())) {
                 control.register(n, ":2222"); // then closed: no more heartbeats, and close() does not unregister

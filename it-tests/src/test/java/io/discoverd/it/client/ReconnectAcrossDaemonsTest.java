@@ -16,6 +16,7 @@ import io.discoverd.client.ServiceSet;
 import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
 import io.discoverd.it.EachBackend;
+import io.discoverd.it.RestartableDaemon;
 import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.TestStore;
 import java.nio.file.Path;
@@ -52,14 +53,14 @@ class ReconnectAcrossDaemonsTest {
     static Path tmp;
     private static TestStore store;
     private static DaemonProcess daemonA;
-    private static SamePortDaemon daemonB;
+    private static RestartableDaemon daemonB;
 
     @BeforeParameterizedClassInvocation
     static void start(Backend backend) throws Exception {
         Path dir = tmp.resolve(backend.configName());
         store = backend.startStore();
         daemonA = StoreAndDaemon.startDaemon(store, dir.resolve("a"), TTL_YAML);
-        daemonB = SamePortDaemon.start(store, dir.resolve("b"), TTL_YAML);
+        daemonB = RestartableDaemon.start(store, dir.resolve("b"), TTL_YAML);
     }
 
     @AfterParameterizedClassInvocation
@@ -114,7 +115,7 @@ class ReconnectAcrossDaemonsTest {
             b1.watch(false, e1);
             b2.watch(false, e2);
 
-            daemonB.kill();
+            daemonB.stop(true);
             assertEquals(ConnectionState.DISCONNECTED, states.next());
             DiscoverdException down = assertThrows(DiscoverdException.class, () -> b.register(s1, ":9999"));
             assertEquals(DiscoverdException.Kind.DISCONNECTED, down.kind(), down::toString);

@@ -124,7 +124,7 @@ class EtcdOutageTest {
             long back = System.nanoTime();
 
             // Calls succeed again once the daemon has reconnected.
-            Msg again = awaitAccepted(c, name, ":7002");
+            Msg again = Outages.awaitAccepted(c, name, ":7002", WAIT);
             long reconnectedMs = (System.nanoTime() - back) / 1_000_000;
             assertNull(again.error(), () -> again.raw() + why.get());
             Msg beat = c.call("Agent.Register", JsonRpcClient.args(name, ":7001", null));
@@ -199,36 +199,15 @@ class EtcdOutageTest {
      * undone meanwhile are taken off the stream {@code watch}.
      */
     private static Msg awaitRefusal(JsonRpcClient c, String name, String addr, JsonNode watch) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (true) {
-            Msg m = c.call("Agent.Register", JsonRpcClient.args(name, addr, null));
-            if (m.error() != null) {
-                break;
-            }
-            // Accepted before the daemon noticed the outage: undo and try again.
-            assertTrue(System.nanoTime() < deadline, "the daemon never noticed the outage");
-            c.unregister(name, addr);
+        Outages.awaitFirstRefusal(c, name, addr, WAIT, accepted -> {
             for (boolean online : new boolean[] {true, false}) {
-                c.take(i -> i.hasId(watch) && i.result().path("Addr").asText().equals(m.result().asText())
+                c.take(i -> i.hasId(watch) && i.result().path("Addr").asText().equals(accepted)
                         && i.result().path("Online").asBoolean() == online, WAIT, "item of the undone registration");
             }
-            Thread.sleep(100); // re-check interval while the client library notices the dead server
-        }
+        });
         Msg known = timedCall(c, "Agent.Register", JsonRpcClient.args(name, addr, null));
         assertNotNull(known.error(), known.raw());
         return known;
-    }
-
-    /** Registers until the daemon accepts again (it reconnects to etcd on its own). */
-    private static Msg awaitAccepted(JsonRpcClient c, String name, String addr) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (true) {
-            Msg m = c.call("Agent.Register", JsonRpcClient.args(name, addr, null));
-            if (m.error() == null || System.nanoTime() > deadline) {
-                return m;
-            }
-            Thread.sleep(200); // waiting for the daemon's reconnection: no event to await from outside
-        }
     }
 
     private static RawConnection.HttpAnswer health() throws Exception {

@@ -90,14 +90,7 @@ class ZooKeeperOutageTest {
             env.store().restart();
 
             // Once the store is back, registrations work again and reach the stream opened before the outage.
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            Msg again;
-            do {
-                again = c.call("Agent.Register", JsonRpcClient.args("outage", ":7002", null));
-                if (again.error() != null) {
-                    Thread.sleep(200); // waiting for the daemon's reconnection
-                }
-            } while (again.error() != null && System.nanoTime() < deadline);
+            Msg again = Outages.awaitAccepted(c, "outage", ":7002", Duration.ofSeconds(30));
             assertNull(again.error(), again.raw());
             Msg live = c.take(m -> m.hasId(JsonRpcClient.MAPPER.valueToTree("watch"))
                     && "127.0.0.1:7002".equals(m.result().path("Addr").asText()), Duration.ofSeconds(10), "live item for :7002");
@@ -120,17 +113,7 @@ class ZooKeeperOutageTest {
      * made once the outage is known is refused at once.
      */
     private static Msg awaitError(JsonRpcClient c, String name, String addr) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (true) {
-            Msg m = c.call("Agent.Register", JsonRpcClient.args(name, addr, null));
-            if (m.error() != null) {
-                break;
-            }
-            // Accepted before the daemon noticed the outage: undo and try again.
-            assertTrue(System.nanoTime() < deadline, "the daemon never noticed the outage");
-            c.unregister(name, addr);
-            Thread.sleep(100); // re-check interval while the client library notices the dead server
-        }
+        Outages.awaitFirstRefusal(c, name, addr, Duration.ofSeconds(30), accepted -> { });
         long sent = System.nanoTime();
         Msg known = c.call("Agent.Register", JsonRpcClient.args(name, addr, null));
         assertNotNull(known.error(), known.raw());

@@ -3,6 +3,7 @@ package io.discoverd.it.restart;
 import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
 import io.discoverd.it.OnlyOn;
+import io.discoverd.it.RestartableDaemon;
 import java.nio.file.Path;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -26,7 +27,7 @@ class EmbeddedRestartTest {
         int[] zkPort = new int[1];
         try (RestartableDaemon a = RestartableDaemon.start(work, port -> {
             try {
-                zkPort[0] = Views.freePort();
+                zkPort[0] = RestartableDaemon.freePort();
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }

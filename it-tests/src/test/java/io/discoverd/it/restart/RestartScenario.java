@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
+import io.discoverd.it.RestartableDaemon;
 import io.discoverd.it.json.JsonRpcClient;
 import java.time.Duration;
 import java.util.Collections;

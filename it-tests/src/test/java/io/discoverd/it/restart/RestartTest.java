@@ -3,6 +3,7 @@ package io.discoverd.it.restart;
 import io.discoverd.it.Backend;
 import io.discoverd.it.DaemonProcess;
 import io.discoverd.it.EachBackend;
+import io.discoverd.it.RestartableDaemon;
 import io.discoverd.it.StoreAndDaemon;
 import io.discoverd.it.TestStore;
 import java.nio.file.Path;
@@ -53,8 +54,7 @@ class RestartTest {
     }
 
     private static RestartableDaemon startRestartable(String label) throws Exception {
-        Path work = dir.resolve(label);
-        return RestartableDaemon.start(work, port -> store.daemonConfig(work.resolve("data"), timing.ttlYaml()));
+        return RestartableDaemon.start(store, dir.resolve(label), timing.ttlYaml());
     }
 
     private static void restart(String label, boolean kill) throws Exception {

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -18,7 +19,12 @@ import picocli.CommandLine.Spec;
  * The common part of the subcommands that talk to a daemon through the client library: the
  * {@code --discoverd} flag, connecting, and turning every failure into one line on stderr and an
  * exit status of {@link ExitCodes}. Results go to stdout, everything else to stderr.
+ *
+ * <p>Its {@code @Command} attributes are picocli defaults for every subcommand; a subclass's own
+ * {@code @Command} adds its name, description and exit codes.
  */
+@Command(mixinStandardHelpOptions = true, version = CliEnvironment.VERSION, sortOptions = false,
+        exitCodeListHeading = ExitCodes.HEADING)
 public abstract class ClientCommand implements Callable<Integer> {
 
     /** How often a holding command checks that its listener is still served. */

@@ -17,10 +17,9 @@ import picocli.CommandLine.Parameters;
  * {@code --follow}: the current leader, then each new one, {@code (no leader)} while there is none,
  * until SIGINT, SIGTERM or SIGHUP, or until stdout is closed (status 0).
  */
-@Command(name = "leader", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION, sortOptions = false,
+@Command(name = "leader",
         description = {"Prints a service's leader (its oldest online instance): 'ADDR created=N ATTRS'.",
                 "With --follow, prints each new leader ('(no leader)' while there is none) until interrupted."},
-        exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {"0:success; --follow: stopped by SIGINT/SIGTERM/SIGHUP, or stdout was closed", ExitCodes.LIST_FAILED, ExitCodes.LIST_USAGE,
                 "3:no leader: the service has no online instance (not with --follow)", ExitCodes.LIST_UNAVAILABLE})
 public final class LeaderCommand extends ClientCommand {

@@ -13,10 +13,9 @@ import picocli.CommandLine.Option;
  * unregisters it and exits 0. If the daemon goes away meanwhile the registration is resumed when it
  * is back. If the process dies without unregistering, the instance expires after the daemon's TTL.
  */
-@Command(name = "register", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION, sortOptions = false,
+@Command(name = "register",
         description = {"Registers an instance and holds it online (heartbeating) until interrupted, then unregisters it.",
                 "Prints the address as the daemon expanded it (':8080' becomes EXTERNAL_IP:8080)."},
-        exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {"0:unregistered after SIGINT/SIGTERM", ExitCodes.LIST_FAILED, ExitCodes.LIST_USAGE, ExitCodes.LIST_UNAVAILABLE})
 public final class RegisterCommand extends ClientCommand {
 

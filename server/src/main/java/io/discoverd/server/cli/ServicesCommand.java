@@ -17,10 +17,9 @@ import picocli.CommandLine.Parameters;
  * {@code []}, with exit status 0 (as {@code etcdctl get} and {@code consul catalog} do); the table
  * adds a note on stderr. Scripts that need "at least one" test {@code discoverd leader}'s status.
  */
-@Command(name = "services", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION, sortOptions = false,
+@Command(name = "services",
         description = {"Lists a service's online instances, oldest first (the first one is the leader).",
                 "None online: the table's header alone (and a note on stderr), or '[]'; exit status 0."},
-        exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {"0:success, also when no instance is online", ExitCodes.LIST_FAILED, ExitCodes.LIST_USAGE, ExitCodes.LIST_UNAVAILABLE})
 public final class ServicesCommand extends ClientCommand {
 

@@ -10,9 +10,8 @@ import picocli.CommandLine.Option;
  * nothing on success. An instance the daemon does not hold is exit status 3 (not found), with the
  * daemon's text ({@code 100: Key not found (...)}) in the message.
  */
-@Command(name = "unregister", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION, sortOptions = false,
+@Command(name = "unregister",
         description = "Takes an instance offline at once (whoever registered it). Prints nothing on success.",
-        exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {ExitCodes.LIST_OK, ExitCodes.LIST_FAILED, ExitCodes.LIST_USAGE,
                 "3:the daemon holds no such instance", ExitCodes.LIST_UNAVAILABLE})
 public final class UnregisterCommand extends ClientCommand {

@@ -14,10 +14,9 @@ import picocli.CommandLine.Parameters;
  * closed (its reader went away: {@code discoverd watch web | head -1} ends, status 0). Across a lost
  * connection it keeps going: once the client has reconnected it prints only what changed meanwhile.
  */
-@Command(name = "watch", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION, sortOptions = false,
+@Command(name = "watch",
         description = {"Prints a service's online instances, then every change, one line each, until interrupted.",
                 "Lines: 'online  ADDR created=N ATTRS' or 'offline ADDR created=N ATTRS'."},
-        exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {"0:stopped by SIGINT/SIGTERM/SIGHUP, or stdout was closed (e.g. '| head -1')", "1:the output was not read fast enough (over 10000 lines behind)",
                 ExitCodes.LIST_USAGE, ExitCodes.LIST_UNAVAILABLE})
 public final class WatchCommand extends ClientCommand {

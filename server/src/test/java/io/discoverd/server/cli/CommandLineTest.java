@@ -285,8 +285,7 @@ class CommandLineTest {
     @Test
     void daemonAddress_malformed_exit2() {
         Run r = run(Map.of("DISCOVERD", address), "services", "web", "--discoverd", "nonsense");
-        assertEquals(2, r.exit, r::toString);
-        assertEquals("", r.out);
+        assertUsageFailure(r);
         assertEquals("discoverd: invalid daemon address (--discoverd or DISCOVERD): daemon address must be host:port, got \"nonsense\"\n", r.err);
         assertEquals(2, run(Map.of("DISCOVERD", "nonsense"), "services", "web").exit);
     }
@@ -297,16 +296,14 @@ class CommandLineTest {
             "leader web --follow=maybe"})
     void badFlags_usageOnStderr_exit2(String command) {
         Run r = run(command.split(" "));
-        assertEquals(2, r.exit, r::toString);
-        assertEquals("", r.out);
+        assertUsageFailure(r);
         assertTrue(r.err.contains("Usage: discoverd"), r.err);
     }
 
     @Test
     void unknownCommand_exit2() {
         Run r = run("nosuchcommand");
-        assertEquals(2, r.exit, r::toString);
-        assertEquals("", r.out);
+        assertUsageFailure(r);
         assertTrue(r.err.startsWith("Unmatched argument at index 0: 'nosuchcommand'\n"), r.err);
     }
 
@@ -456,6 +453,12 @@ class CommandLineTest {
 
     /** One finished run: exit status, stdout, stderr. */
     record Run(int exit, String out, String err) {
+    }
+
+    /** Exit status 2 (invalid flags or address) and nothing on stdout. */
+    private static void assertUsageFailure(Run r) {
+        assertEquals(2, r.exit, r::toString);
+        assertEquals("", r.out);
     }
 
     private Run run(String... args) {

@@ -1,6 +1,8 @@
-package io.discoverd.it.restart;
+package io.discoverd.it;
 
-import io.discoverd.it.DaemonProcess;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.IntFunction;
@@ -12,7 +14,7 @@ import java.util.function.IntFunction;
  *
  * <p>Not thread-safe: drive it from the test thread.
  */
-final class RestartableDaemon implements AutoCloseable {
+public final class RestartableDaemon implements AutoCloseable {
 
     private final Path workDir;
     private final String configYaml;
@@ -34,10 +36,10 @@ final class RestartableDaemon implements AutoCloseable {
      * @param config  the whole {@code discoverd.yaml} for a given port; it may use the port, e.g.
      *                to derive other ports (called again on a retry)
      */
-    static RestartableDaemon start(Path workDir, IntFunction<String> config) throws Exception {
+    public static RestartableDaemon start(Path workDir, IntFunction<String> config) throws Exception {
         IllegalStateException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {
-            int port = Views.freePort();
+            int port = freePort();
             String yaml = config.apply(port);
             String bind = "127.0.0.1:" + port;
             try {
@@ -49,18 +51,30 @@ final class RestartableDaemon implements AutoCloseable {
         throw last;
     }
 
+    /** Starts a daemon on the store, with its data directory under {@code workDir}, on a free loopback port. */
+    public static RestartableDaemon start(TestStore store, Path workDir, String extraYaml) throws Exception {
+        return start(workDir, port -> store.daemonConfig(workDir.resolve("data"), extraYaml));
+    }
+
+    /** A free loopback port, for a daemon that must come back on the same address. */
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
     /** The running daemon (the latest start). */
-    DaemonProcess current() {
+    public DaemonProcess current() {
         return current;
     }
 
     /** {@code 127.0.0.1:<port>}, the same across restarts. */
-    String address() {
+    public String address() {
         return bind;
     }
 
     /** The port, the same across restarts. */
-    int port() {
+    public int port() {
         return Integer.parseInt(bind.substring(bind.lastIndexOf(':') + 1));
     }
 
@@ -69,7 +83,7 @@ final class RestartableDaemon implements AutoCloseable {
      *
      * @return the exit code (137 after SIGKILL)
      */
-    int stop(boolean kill) throws InterruptedException {
+    public int stop(boolean kill) throws InterruptedException {
         if (kill) {
             current.kill();
             return 137;
@@ -78,7 +92,7 @@ final class RestartableDaemon implements AutoCloseable {
     }
 
     /** Starts the daemon again with the same config, data directory and address; waits until it listens. */
-    void startAgain() throws Exception {
+    public void startAgain() throws Exception {
         if (current.isAlive()) {
             throw new IllegalStateException("still running");
         }
