@@ -368,15 +368,36 @@ public final class DiscoverdClient implements AutoCloseable {
     }
 
     /**
-     * Lists a service once: subscribes, reads the snapshot up to its sentinel, and closes the
-     * subscription. Blocks for about one round trip.
+     * Lists a service once: subscribes, reads the snapshot up to its sentinel, makes one more round
+     * trip, and closes the subscription. Blocks for about two round trips.
+     *
+     * <p>The extra round trip tells an empty service from a daemon that could not list it: a daemon
+     * whose store is unreachable sends the sentinel and then ends the stream with its error
+     * (PROTOCOL.md §5.5.4), and that error has arrived by the time the answer to a later call does.
      *
      * @return the online instances, oldest first
-     * @throws DiscoverdException as {@link #serviceSet(String)}
+     * @throws DiscoverdException as {@link #serviceSet(String)}; {@code SERVER_ERROR} with the daemon's
+     *         text (e.g. {@code discoverd: store unavailable: ...}) when the daemon ended the
+     *         subscription with an error right after its snapshot
      */
     public List<ServiceInstance> services(String name) throws DiscoverdException {
         try (ServiceSet set = serviceSet(name)) {
-            return set.services();
+            List<ServiceInstance> snapshot = set.services();
+            SetCore core = ((SetView) set).core();
+            Connection c = connection();
+            try {
+                // No daemon has this method: both ours and the original answer at once with an error
+                // (PROTOCOL.md §2.5) and nothing else happens. Its answer is the round trip.
+                await(c.call("Agent.Sync", new Args(name, "", null)), "list " + name, c);
+            } catch (DiscoverdException e) {
+                if (e.kind() != DiscoverdException.Kind.SERVER_ERROR) {
+                    throw e;
+                }
+            }
+            if (core.endError != null) {
+                throw DiscoverdException.server("list " + name, core.endError);
+            }
+            return snapshot;
         }
     }
 

@@ -37,6 +37,8 @@ final class SetCore {
     }
 
     private final DiscoverdClient client;
+    /** The error text of the last stream of this set that the daemon ended with a failure, or {@code null}. */
+    volatile String endError;
     final String name;
     final String selfAddr;
     final Object lock = new Object();
@@ -109,6 +111,9 @@ final class SetCore {
 
         @Override
         public void onEnd(String error) {
+            if (error != null && !error.isEmpty() && !"EOS".equals(error)) {
+                endError = error;
+            }
             int streak;
             synchronized (lock) {
                 reconciled.complete(null);

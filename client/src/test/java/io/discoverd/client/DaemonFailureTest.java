@@ -235,4 +235,20 @@ class DaemonFailureTest extends FakeDaemonTestBase {
         client.close();
         assertTrue(thread.get(5, TimeUnit.SECONDS).startsWith("discoverd-client-listener-"), thread.get());
     }
+
+    /**
+     * A daemon whose store is unreachable answers a Subscribe with the sentinel and then the error
+     * (PROTOCOL.md §5.5.4): a one-shot listing must say so, not report an empty service.
+     */
+    @Test
+    void services_whenTheStreamFailsRightAfterItsSentinel_throwsTheDaemonsError_notAnEmptyList() throws Exception {
+        client = connect(Duration.ofSeconds(5));
+        daemon.putDirect("down", "127.0.0.1:1111", null);
+        daemon.failSubscribesAfterSentinel("down", "discoverd: store unavailable: etcd http://127.0.0.1:2379");
+        DiscoverdException e = assertThrows(DiscoverdException.class, () -> client.services("down"));
+        assertEquals(DiscoverdException.Kind.SERVER_ERROR, e.kind());
+        assertEquals("discoverd: store unavailable: etcd http://127.0.0.1:2379", e.serverMessage());
+        daemon.failSubscribesAfterSentinel("down", null);
+        assertEquals(List.of("127.0.0.1:1111"), client.services("down").stream().map(ServiceInstance::addr).toList());
+    }
 }

@@ -48,6 +48,7 @@ final class FakeDaemon implements AutoCloseable {
     private final Set<String> stalled = ConcurrentHashMap.newKeySet();
     /** Names whose Subscribe is answered with a failure frame at once. */
     private final Map<String, String> rejected = new ConcurrentHashMap<>();
+    private final Map<String, String> failedAfterSentinel = new ConcurrentHashMap<>();
     private volatile ServerSocket server;
     /** While stopped: the port bound but not listening, so that no other process takes it. */
     private Socket reservation;
@@ -209,6 +210,18 @@ final class FakeDaemon implements AutoCloseable {
             rejected.remove(name);
         } else {
             rejected.put(name, error);
+        }
+    }
+
+    /**
+     * Subscribes to {@code name} get the sentinel and then fail with {@code error}, as a daemon does
+     * whose store is unreachable (PROTOCOL.md §5.5.4); {@code null}: accepted again.
+     */
+    void failSubscribesAfterSentinel(String name, String error) {
+        if (error == null) {
+            failedAfterSentinel.remove(name);
+        } else {
+            failedAfterSentinel.put(name, error);
         }
     }
 
@@ -395,6 +408,12 @@ final class FakeDaemon implements AutoCloseable {
                 String rejection = rejected.get(a.name());
                 if (rejection != null) {
                     c.send(codec -> codec.encodeError(r, rejection));
+                    return;
+                }
+                String failure = failedAfterSentinel.get(a.name());
+                if (failure != null) {
+                    c.send(codec -> codec.encodeUpdate(r, ServiceUpdate.SENTINEL));
+                    c.send(codec -> codec.encodeError(r, failure));
                     return;
                 }
                 synchronized (store) {

@@ -35,16 +35,18 @@ public final class LeaderCommand extends ClientCommand {
 
     @Override
     protected int run(DiscoverdClient client) throws DiscoverdException {
-        try (ServiceSet set = client.serviceSet(name)) {
-            if (!follow) {
-                Optional<ServiceInstance> leader = set.leader();
-                if (leader.isEmpty()) {
-                    err.println("discoverd: no leader for " + name + ": it has no online instance");
-                    return ExitCodes.NOT_FOUND;
-                }
-                out.println(format(leader));
-                return ExitCodes.OK;
+        if (!follow) {
+            // The one-shot listing (oldest first), which tells an empty service from a daemon that
+            // could not list it (its store unreachable): the leader is the oldest instance.
+            Optional<ServiceInstance> leader = client.services(name).stream().findFirst();
+            if (leader.isEmpty()) {
+                err.println("discoverd: no leader for " + name + ": it has no online instance");
+                return ExitCodes.NOT_FOUND;
             }
+            out.println(format(leader));
+            return ExitCodes.OK;
+        }
+        try (ServiceSet set = client.serviceSet(name)) {
             try (ListenerHandle connection = reportConnection(client);
                  ListenerHandle leaders = set.watchLeader(l -> {
                      out.println(format(l));
