@@ -126,10 +126,12 @@ final class EtcdBackend implements DiscoveryBackend {
     /** Whether new store calls are made; false from the start of a drain or stop. */
     private volatile boolean accepting = true;
     private CompletableFuture<Void> stopped;
-    /** jetcd's gRPC channel, which it keeps to itself; {@code null} until first reached. */
-    private volatile io.grpc.ManagedChannel channel;
-    /** Whether reaching the channel by reflection failed (a jetcd whose layout changed). */
-    private volatile boolean channelUnreachable;
+    /**
+     * jetcd's connection manager (package-private in jetcd 0.8.6), reached once by reflection for the
+     * two workarounds below ({@link #closeKeepingVertx}, {@link #resetReconnectBackoff}); {@code null}
+     * when a jetcd whose layout changed hides it (then neither workaround runs, and a warning says so).
+     */
+    private final Object jetcdConnections;
     private long probeTimer = -1;
     private long sweepTimer = -1;
 
@@ -155,6 +157,7 @@ final class EtcdBackend implements DiscoveryBackend {
         this.leaseSeconds = Math.max(1, (registrationTtl.toMillis() + 999) / 1000);
         this.requestTimeout = config.requestTimeout();
         // The views' tasks never block: a few threads serve every watched service.
+        this.jetcdConnections = connectionManager(client);
         this.pool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 new ThreadFactoryBuilder().setNameFormat("discoverd-etcd-%d").setDaemon(true).build());
     }
@@ -565,7 +568,9 @@ final class EtcdBackend implements DiscoveryBackend {
             v.execute(v::close);
         }
         return CompletableFuture.runAsync(() -> {
-            closeKeepingVertx(client);
+            if (jetcdConnections != null) {
+                closeKeepingVertx();
+            }
             pool.shutdown();
         }, pool).exceptionally(e -> {
             LOG.debug("closing the etcd client", e);
@@ -573,18 +578,28 @@ final class EtcdBackend implements DiscoveryBackend {
         });
     }
 
+    private static Object connectionManager(Client client) {
+        try {
+            Field cm = client.getClass().getDeclaredField("connectionManager");
+            cm.setAccessible(true);
+            return cm.get(client);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOG.warn("cannot reach jetcd's connection manager ({}): the client will be left open at a stop (closing it"
+                    + " would close the daemon's Vert.x), and reconnecting after a long etcd outage may take up to 2 minutes",
+                    e.toString());
+            return null;
+        }
+    }
+
     /**
      * Closes the jetcd client without closing the daemon's Vert.x: jetcd 0.8.6's close also closes
      * the Vert.x instance it was given, which belongs to the daemon. Its reference is cleared first.
      */
-    static void closeKeepingVertx(Client client) {
+    private void closeKeepingVertx() {
         try {
-            Field cm = client.getClass().getDeclaredField("connectionManager");
-            cm.setAccessible(true);
-            Object manager = cm.get(client);
-            Field vx = manager.getClass().getDeclaredField("vertx");
+            Field vx = jetcdConnections.getClass().getDeclaredField("vertx");
             vx.setAccessible(true);
-            vx.set(manager, null);
+            vx.set(jetcdConnections, null);
         } catch (ReflectiveOperationException | RuntimeException e) {
             // A jetcd whose layout changed: leave the channel to the JVM rather than close the daemon's Vert.x.
             LOG.warn("cannot detach the daemon's Vert.x from the jetcd client ({}); leaving the client open", e.toString());
@@ -606,33 +621,21 @@ final class EtcdBackend implements DiscoveryBackend {
                 .orTimeout(Math.min(requestTimeout.toMillis(), 2 * PROBE_INTERVAL_MS), TimeUnit.MILLISECONDS)
                 .handle((r, e) -> {
                     reachable(e == null, e);
-                    if (e != null) {
+                    if (e != null && jetcdConnections != null) {
                         resetReconnectBackoff();
                     }
                     return null;
                 });
     }
 
-    /** Resets the reconnect backoff of jetcd's gRPC channel (reached by reflection, once). */
+    /** Resets the reconnect backoff of jetcd's gRPC channel, which jetcd keeps to itself. */
     private void resetReconnectBackoff() {
-        io.grpc.ManagedChannel c = channel;
-        if (c == null && !channelUnreachable) {
-            try {
-                Field cm = client.getClass().getDeclaredField("connectionManager");
-                cm.setAccessible(true);
-                Object manager = cm.get(client);
-                java.lang.reflect.Method getChannel = manager.getClass().getDeclaredMethod("getChannel");
-                getChannel.setAccessible(true);
-                c = (io.grpc.ManagedChannel) getChannel.invoke(manager);
-                channel = c;
-            } catch (ReflectiveOperationException | RuntimeException ex) {
-                channelUnreachable = true;
-                LOG.warn("cannot reach jetcd's gRPC channel ({}): after a long etcd outage, reconnecting may take up to 2 minutes",
-                        ex.toString());
-            }
-        }
-        if (c != null) {
-            c.resetConnectBackoff();
+        try {
+            java.lang.reflect.Method getChannel = jetcdConnections.getClass().getDeclaredMethod("getChannel");
+            getChannel.setAccessible(true);
+            ((io.grpc.ManagedChannel) getChannel.invoke(jetcdConnections)).resetConnectBackoff();
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOG.debug("cannot reset the reconnect backoff of jetcd's channel: {}", e.toString());
         }
     }
 
