@@ -1,0 +1,37 @@
+package io.discoverd.bench;
+
+/**
+ * How big a run is. {@link #SMOKE} only proves that every scenario still runs (part of
+ * {@code bin/test}); {@link #QUICK} gives rough figures in under two minutes; {@link #FULL} is the
+ * run whose results are committed in {@code docs/benchmarks.md}.
+ *
+ * @param registrations        scenario 1: instances registered, each new
+ * @param concurrency          scenarios 1 and 3: operations in flight (daemon: over this many connections)
+ * @param notifications        scenario 2: changes timed one at a time
+ * @param heartbeatInstances   scenario 3: instances heartbeated
+ * @param heartbeatMillis      scenario 3: how long heartbeats are sent, in ms
+ * @param subscribers          scenario 4: subscriber connections on one service
+ * @param fanOutChanges        scenario 4: changes timed
+ * @param scaleSteps           scenario 5: registered-instance counts at which latencies are taken
+ * @param scaleServices        scenario 5: services the instances are spread over
+ * @param bigService           scenario 5: instances of the one big service
+ * @param scaleSamples         scenario 5: registers and snapshots timed at each step
+ * @param idleConnections      scenario 6: idle connections held
+ * @param daemonHeap           the daemon JVM's heap, e.g. {@code 2g}
+ */
+public record Profile(String name, int registrations, int concurrency, int notifications, int heartbeatInstances,
+                      long heartbeatMillis, int subscribers, int fanOutChanges, int[] scaleSteps, int scaleServices,
+                      int bigService, int scaleSamples, int idleConnections, String daemonHeap) {
+
+    /** A few seconds per backend: every scenario runs, with tiny sizes. */
+    public static final Profile SMOKE = new Profile("smoke", 200, 8, 10, 100, 1_000, 20, 2,
+            new int[] {100, 300}, 10, 200, 10, 50, "512m");
+
+    /** Under two minutes for both backends on two cores. */
+    public static final Profile QUICK = new Profile("quick", 2_000, 32, 100, 1_000, 3_000, 1_000, 3,
+            new int[] {1_000, 10_000}, 1_000, 5_000, 100, 1_000, "1g");
+
+    /** The sizes: 10,000 subscribers, 100,000 registrations, 10,000 idle connections. */
+    public static final Profile FULL = new Profile("full", 20_000, 64, 1_000, 10_000, 15_000, 10_000, 5,
+            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g");
+}

@@ -1,0 +1,145 @@
+package io.discoverd.bench.daemon;
+
+import com.sun.management.OperatingSystemMXBean;
+import com.sun.tools.attach.VirtualMachine;
+import io.discoverd.bench.store.Processes;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
+
+/**
+ * The daemon as users run it ({@code java -jar server/target/discoverd.jar serve --config FILE}) in
+ * its own JVM, and that JVM's own MXBeans (reached through the attach API's local management agent)
+ * for its heap after GC and its CPU time, so the load generator and the store are never counted.
+ */
+public final class DaemonUnderTest implements AutoCloseable {
+
+    private static final Pattern LISTENING = Pattern.compile("discoverd listening on (\\S+):(\\d+)");
+
+    private final Process process;
+    private final AtomicInteger port = new AtomicInteger(-1);
+    private final CountDownLatch listening = new CountDownLatch(1);
+    private JMXConnector jmx;
+    private MemoryMXBean memory;
+    private OperatingSystemMXBean os;
+
+    private DaemonUnderTest(Process process, Path log) {
+        this.process = process;
+        Thread pump = new Thread(() -> pump(log), "daemon-output");
+        pump.setDaemon(true);
+        pump.start();
+    }
+
+    /**
+     * Starts the daemon and waits (at most 120 s) until it listens, then attaches to its JVM.
+     *
+     * @param jar        {@code server/target/discoverd.jar}
+     * @param dir        the daemon's working directory (config, data, log)
+     * @param configYaml the whole {@code discoverd.yaml}
+     * @param heap       the daemon JVM's -Xmx, e.g. {@code 2g}
+     */
+    public static DaemonUnderTest start(Path jar, Path dir, String configYaml, String heap) throws Exception {
+        Files.createDirectories(dir);
+        Path config = dir.resolve("discoverd.yaml");
+        Files.writeString(config, configYaml);
+        ProcessBuilder pb = new ProcessBuilder(Processes.java(), "-Xms" + heap, "-Xmx" + heap, "-XX:+UseG1GC",
+                "-jar", jar.toString(), "serve", "--config", config.toString(), "--bind", "127.0.0.1:0")
+                .directory(dir.toFile())
+                .redirectErrorStream(true);
+        pb.environment().put("EXTERNAL_IP", "127.0.0.1");
+        DaemonUnderTest d = new DaemonUnderTest(pb.start(), dir.resolve("daemon.log"));
+        if (!d.listening.await(120, TimeUnit.SECONDS) || d.port.get() < 0) {
+            d.close();
+            throw new IOException("the daemon did not listen; see " + dir.resolve("daemon.log"));
+        }
+        d.attach();
+        return d;
+    }
+
+    private void pump(Path log) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+             PrintWriter out = new PrintWriter(Files.newBufferedWriter(log), true)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                out.println(line);
+                Matcher m = LISTENING.matcher(line);
+                if (m.find() && port.get() < 0) {
+                    port.set(Integer.parseInt(m.group(2)));
+                    listening.countDown();
+                }
+            }
+        } catch (IOException e) {
+            // the process ended
+        } finally {
+            listening.countDown();
+        }
+    }
+
+    private void attach() throws Exception {
+        VirtualMachine vm = VirtualMachine.attach(String.valueOf(process.pid()));
+        String address;
+        try {
+            address = vm.startLocalManagementAgent();
+        } finally {
+            vm.detach();
+        }
+        jmx = JMXConnectorFactory.connect(new JMXServiceURL(address));
+        memory = ManagementFactory.newPlatformMXBeanProxy(jmx.getMBeanServerConnection(),
+                ManagementFactory.MEMORY_MXBEAN_NAME, MemoryMXBean.class);
+        os = ManagementFactory.newPlatformMXBeanProxy(jmx.getMBeanServerConnection(),
+                ManagementFactory.OPERATING_SYSTEM_MXBEAN_NAME, OperatingSystemMXBean.class);
+    }
+
+    /** The daemon's port on 127.0.0.1. */
+    public int port() {
+        return port.get();
+    }
+
+    /** The daemon's process id. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /**
+     * The daemon's used heap right after full collections in its own JVM (three {@code System.gc()}
+     * through its MemoryMXBean; G1 runs a full GC for each), in bytes.
+     */
+    public long heapAfterGc() {
+        for (int i = 0; i < 3; i++) {
+            memory.gc();
+        }
+        return memory.getHeapMemoryUsage().getUsed();
+    }
+
+    /** CPU time the daemon's process has used so far, in ns (its OperatingSystemMXBean). */
+    public long cpuNanos() {
+        return os.getProcessCpuTime();
+    }
+
+    /** SIGTERM (the daemon keeps its registrations in the store until their TTL or session ends). */
+    @Override
+    public void close() {
+        try {
+            if (jmx != null) {
+                jmx.close();
+            }
+        } catch (IOException ignored) {
+            // the daemon may be gone already
+        }
+        Processes.stop(process);
+    }
+}

@@ -1,0 +1,49 @@
+package io.discoverd.bench.raw;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * The baseline: the same store work as the daemon does for one operation, made directly with the
+ * store's own Java client (Curator, jetcd) from the bench's JVM, with the same concurrency. Every
+ * daemon figure is printed beside the figure of this client measured in the same run.
+ *
+ * <p>Thread-safe; operations are asynchronous and may be issued from any thread.
+ */
+public interface RawStore extends AutoCloseable {
+
+    /** Which store calls one {@link #register} makes, for the report. */
+    String registerCalls();
+
+    /** Which store call one {@link #refresh} makes, for the report. */
+    String refreshCalls();
+
+    /** Which watch {@link #watch} opens, for the report. */
+    String watchCalls();
+
+    /**
+     * Creates one instance of a service as a registration does, bound to the client's session or to a
+     * new lease (TTL in seconds, etcd only).
+     *
+     * @return completes when the store acknowledged every call
+     */
+    CompletableFuture<Void> register(String service, String addr, String attrsJson);
+
+    /**
+     * Refreshes an instance made by {@link #register} as a heartbeat would without the daemon: a data
+     * write (ZooKeeper) or a keep-alive of its lease (etcd).
+     */
+    CompletableFuture<Void> refresh(String service, String addr);
+
+    /**
+     * Watches a service's instances and calls {@code created} with the address of each instance that
+     * appears, on the client's own thread.
+     *
+     * @return the watch, started and synchronised with the store when this returns; close it to stop
+     */
+    AutoCloseable watch(String service, Consumer<String> created) throws Exception;
+
+    /** Closes the client: a ZooKeeper session ends with its nodes; etcd leases run out with their TTL (the bench discards the store after the run). */
+    @Override
+    void close() throws Exception;
+}

@@ -1,0 +1,160 @@
+package io.discoverd.bench.wire;
+
+import io.discoverd.protocol.Args;
+import io.discoverd.protocol.ServiceUpdate;
+import io.discoverd.protocol.gob.GobClientDecoder;
+import io.discoverd.protocol.gob.GobClientEncoder;
+import io.discoverd.protocol.gob.GobException;
+import io.discoverd.protocol.http.Handshake;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * One upgraded gob connection of the load generator: pipelined calls matched to replies by Seq, and
+ * Subscribe streams (PROTOCOL.md §2). Replies and stream items are handled on the connection's event
+ * loop; handlers must not block.
+ *
+ * <p>Thread-safe: calls may be made from any thread (encoding and writing are serialised on this
+ * object).
+ */
+public final class WireConnection {
+
+    private static final byte[] CONNECT = ("CONNECT " + Handshake.RPC_PATH + " HTTP/1.0\r\n"
+            + "Accept: " + Handshake.GOB_MEDIA_TYPE + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    private static final String CONNECTED = "200 Connected to Go RPC";
+
+    private final NetSocket socket;
+    private final GobClientEncoder encoder = new GobClientEncoder();
+    private final GobClientDecoder decoder = new GobClientDecoder(16 << 20);
+    private final Map<Long, CompletableFuture<GobClientDecoder.Response>> calls = new ConcurrentHashMap<>();
+    private final Map<Long, Consumer<ServiceUpdate>> streams = new ConcurrentHashMap<>();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private long nextSeq;
+    private Buffer handshake = Buffer.buffer();
+
+    private WireConnection(NetSocket socket) {
+        this.socket = socket;
+    }
+
+    static Future<WireConnection> upgrade(NetSocket socket) {
+        WireConnection c = new WireConnection(socket);
+        Promise<WireConnection> upgraded = Promise.promise();
+        socket.handler(data -> c.onData(data, upgraded));
+        socket.closeHandler(v -> c.onClosed(upgraded));
+        socket.write(Buffer.buffer(CONNECT));
+        return upgraded.future();
+    }
+
+    private void onData(Buffer data, Promise<WireConnection> upgraded) {
+        if (handshake != null) {
+            handshake.appendBuffer(data);
+            String text = handshake.toString(StandardCharsets.ISO_8859_1);
+            // Go's answer ends its head with "\n\n" (PROTOCOL.md §1.3).
+            int end = text.indexOf("\n\n");
+            if (end < 0) {
+                return;
+            }
+            String status = text.substring(0, text.indexOf('\n')).trim();
+            byte[] rest = handshake.getBytes(end + 2, handshake.length());
+            handshake = null;
+            if (!status.endsWith(CONNECTED)) {
+                upgraded.tryFail("CONNECT refused: " + status);
+                socket.close();
+                return;
+            }
+            upgraded.tryComplete(this);
+            decoder.feed(rest, 0, rest.length);
+        } else {
+            byte[] bytes = data.getBytes();
+            decoder.feed(bytes, 0, bytes.length);
+        }
+        drain();
+    }
+
+    private void drain() {
+        try {
+            GobClientDecoder.Response r;
+            while ((r = decoder.next()) != null) {
+                CompletableFuture<GobClientDecoder.Response> call = calls.remove(r.seq());
+                if (call != null) {
+                    call.complete(r);
+                    continue;
+                }
+                Consumer<ServiceUpdate> stream = streams.get(r.seq());
+                if (stream != null && r.error().isEmpty()) {
+                    stream.accept(r.update());
+                } else if (stream != null) {
+                    streams.remove(r.seq());
+                }
+            }
+        } catch (GobException e) {
+            socket.close();
+        }
+    }
+
+    private void onClosed(Promise<WireConnection> upgraded) {
+        upgraded.tryFail("connection closed during the CONNECT handshake");
+        IllegalStateException gone = new IllegalStateException("connection closed");
+        calls.values().forEach(f -> f.completeExceptionally(gone));
+        calls.clear();
+        closed.complete(null);
+    }
+
+    /**
+     * Sends one call and completes with its reply (an error reply too: check {@code error()}).
+     *
+     * @param method e.g. {@code Agent.Register}
+     * @param args   the body
+     * @return the reply; completed on the event loop, exceptionally when the connection closes first
+     */
+    public CompletableFuture<GobClientDecoder.Response> call(String method, Args args) {
+        CompletableFuture<GobClientDecoder.Response> reply = new CompletableFuture<>();
+        byte[] frame;
+        synchronized (this) {
+            long seq = nextSeq++;
+            calls.put(seq, reply);
+            frame = encoder.encodeRequest(method, seq, args);
+            socket.write(Buffer.buffer(frame));
+        }
+        return reply;
+    }
+
+    /** {@code Agent.Register}: completes with the reply; fails when the daemon answered an error. */
+    public CompletableFuture<String> register(String name, String addr, Map<String, String> attrs) {
+        return call("Agent.Register", new Args(name, addr, attrs)).thenApply(r -> {
+            if (!r.error().isEmpty()) {
+                throw new IllegalStateException("Register " + name + " " + addr + ": " + r.error());
+            }
+            return (String) r.body();
+        });
+    }
+
+    /**
+     * {@code Agent.Subscribe}: every stream item (the snapshot, the sentinel, then changes) goes to
+     * {@code onUpdate} on the event loop, until the stream ends.
+     */
+    public void subscribe(String name, Consumer<ServiceUpdate> onUpdate) {
+        synchronized (this) {
+            long seq = nextSeq++;
+            streams.put(seq, onUpdate);
+            socket.write(Buffer.buffer(encoder.encodeRequest("Agent.Subscribe", seq, new Args(name, "", null))));
+        }
+    }
+
+    /** Completes when the connection is closed (by either side). */
+    public CompletableFuture<Void> closed() {
+        return closed;
+    }
+
+    /** Closes the connection. */
+    public void close() {
+        socket.close();
+    }
+}
