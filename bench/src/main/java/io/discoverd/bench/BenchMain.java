@@ -6,7 +6,12 @@ import io.discoverd.bench.raw.RawStore;
 import io.discoverd.bench.raw.ZooKeeperRaw;
 import io.discoverd.bench.report.Report;
 import io.discoverd.bench.scenario.BenchRun;
+import io.discoverd.bench.scenario.FanOut;
+import io.discoverd.bench.scenario.Heartbeats;
+import io.discoverd.bench.scenario.Memory;
+import io.discoverd.bench.scenario.NotificationLatency;
 import io.discoverd.bench.scenario.RegisterThroughput;
+import io.discoverd.bench.scenario.Scale;
 import io.discoverd.bench.scenario.Scenario;
 import io.discoverd.bench.store.EtcdServerProcess;
 import io.discoverd.bench.store.Processes;
@@ -99,7 +104,9 @@ public final class BenchMain implements Callable<Integer> {
         boolean completed = false;
         try {
             for (String b : backends) {
-                runBackend(b, profile, jar, workDir.resolve(b), report);
+                if (scenarios().keySet().stream().anyMatch(this::wanted)) {
+                    runBackend(b, profile, jar, workDir.resolve(b), report);
+                }
             }
             if (wanted(7)) {
                 console.println("== JMH codec benchmarks");
@@ -151,6 +158,11 @@ public final class BenchMain implements Callable<Integer> {
     private static Map<Integer, Scenario> scenarios() {
         Map<Integer, Scenario> all = new LinkedHashMap<>();
         all.put(1, new RegisterThroughput());
+        all.put(2, new NotificationLatency());
+        all.put(3, new Heartbeats());
+        all.put(4, new FanOut());
+        all.put(5, new Scale());
+        all.put(6, new Memory());
         return all;
     }
 

@@ -6,6 +6,7 @@ import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
@@ -106,6 +107,17 @@ public final class EtcdRaw implements RawStore {
         client.getKVClient().put(bytes(prefix + READY), bytes("")).get(30, TimeUnit.SECONDS);
         ready.get(30, TimeUnit.SECONDS);
         return watcher::close;
+    }
+
+    @Override
+    public String readCalls() {
+        return "one range read of the service's key prefix (jetcd get with isPrefix)";
+    }
+
+    @Override
+    public CompletableFuture<Integer> readService(String daemonServiceDir) {
+        return client.getKVClient().get(bytes(daemonServiceDir + "/"), GetOption.builder().isPrefix(true).build())
+                .thenApply(r -> r.getKvs().size());
     }
 
     private static ByteSequence bytes(String s) {

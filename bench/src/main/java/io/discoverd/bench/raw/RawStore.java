@@ -43,6 +43,19 @@ public interface RawStore extends AutoCloseable {
      */
     AutoCloseable watch(String service, Consumer<String> created) throws Exception;
 
+    /** Which store calls one {@link #readService} makes, for the report. */
+    String readCalls();
+
+    /**
+     * Reads every instance of one of the daemon's services straight from the store, as a snapshot
+     * does: the baseline of a subscription's snapshot.
+     *
+     * @param daemonServiceDir the daemon's directory or key prefix of the service, e.g.
+     *                         {@code /discoverd/services/web}
+     * @return completes with the number of instances read
+     */
+    CompletableFuture<Integer> readService(String daemonServiceDir);
+
     /** Closes the client: a ZooKeeper session ends with its nodes; etcd leases run out with their TTL (the bench discards the store after the run). */
     @Override
     void close() throws Exception;

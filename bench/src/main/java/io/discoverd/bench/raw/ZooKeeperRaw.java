@@ -1,6 +1,8 @@
 package io.discoverd.bench.raw;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -97,6 +99,40 @@ public final class ZooKeeperRaw implements RawStore {
             throw new IllegalStateException("CuratorCache of " + dir + " did not initialise");
         }
         return cache::close;
+    }
+
+    @Override
+    public String readCalls() {
+        return "getChildren of the service directory, then getData of every instance node (Curator inBackground, all in flight)";
+    }
+
+    @Override
+    public CompletableFuture<Integer> readService(String daemonServiceDir) {
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        try {
+            client.getChildren().inBackground((c, children) -> {
+                if (children.getResultCode() != 0) {
+                    done.completeExceptionally(KeeperException.create(KeeperException.Code.get(children.getResultCode()), daemonServiceDir));
+                    return;
+                }
+                List<String> names = children.getChildren();
+                if (names.isEmpty()) {
+                    done.complete(0);
+                    return;
+                }
+                AtomicInteger left = new AtomicInteger(names.size());
+                for (String name : names) {
+                    client.getData().inBackground((c2, data) -> {
+                        if (left.decrementAndGet() == 0) {
+                            done.complete(names.size());
+                        }
+                    }).forPath(daemonServiceDir + "/" + name);
+                }
+            }).forPath(daemonServiceDir);
+        } catch (Exception e) {
+            done.completeExceptionally(e);
+        }
+        return done;
     }
 
     private static String instancePath(String service, String addr) {

@@ -139,12 +139,23 @@ public final class WireConnection {
     /**
      * {@code Agent.Subscribe}: every stream item (the snapshot, the sentinel, then changes) goes to
      * {@code onUpdate} on the event loop, until the stream ends.
+     *
+     * @return the stream's Seq, for {@link #closeStream}
      */
-    public void subscribe(String name, Consumer<ServiceUpdate> onUpdate) {
+    public long subscribe(String name, Consumer<ServiceUpdate> onUpdate) {
         synchronized (this) {
             long seq = nextSeq++;
             streams.put(seq, onUpdate);
             socket.write(Buffer.buffer(encoder.encodeRequest("Agent.Subscribe", seq, new Args(name, "", null))));
+            return seq;
+        }
+    }
+
+    /** {@code RpcClient.CloseStream}: the daemon ends the stream (PROTOCOL.md §2.4); no more items reach its handler. */
+    public void closeStream(long seq) {
+        synchronized (this) {
+            streams.remove(seq);
+            socket.write(Buffer.buffer(encoder.encodeCloseStream(seq)));
         }
     }
 

@@ -1,0 +1,109 @@
+package io.discoverd.bench.scenario;
+
+import io.discoverd.bench.load.Addrs;
+import io.discoverd.bench.load.Latencies;
+import io.discoverd.bench.report.Row;
+import io.discoverd.bench.wire.WireConnection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Scenario 4: S subscriber connections on one service; each change (a new instance registered on
+ * another connection) must reach all of them. Delivery is timed from the moment the Register is sent
+ * to each subscriber's receipt; the raw column is one raw watch's delivery of the same kind of change,
+ * timed the same way. The daemon must hold one store watch for the service however many subscribe.
+ */
+public final class FanOut implements Scenario {
+
+    private static final String SERVICE = "fanout";
+
+    /** The change being timed: the instance's address and when its Register was sent. */
+    private record Change(String addr, long sent, CountDownLatch left) {
+    }
+
+    @Override
+    public String name() {
+        return "4 fan-out";
+    }
+
+    @Override
+    public void run(BenchRun run) throws Exception {
+        int s = run.profile().subscribers();
+        int changes = run.profile().fanOutChanges();
+        String dir = "/discoverd/services/" + SERVICE;
+        Latencies daemon = new Latencies();
+        Latencies raw = new Latencies();
+        AtomicReference<Change> current = new AtomicReference<>(new Change("", 0, new CountDownLatch(0)));
+
+        long watches0 = run.store().watchesOn(dir);
+        List<WireConnection> subscribers = run.connect(s);
+        List<WireConnection> writer = run.connect(1);
+        try {
+            CountDownLatch synced = new CountDownLatch(s);
+            for (WireConnection c : subscribers) {
+                c.subscribe(SERVICE, u -> {
+                    if (u.isSentinel()) {
+                        synced.countDown();
+                        return;
+                    }
+                    Change ch = current.get();
+                    if (u.online() && u.addr().equals(ch.addr())) {
+                        daemon.record(System.nanoTime() - ch.sent());
+                        ch.left().countDown();
+                    }
+                });
+            }
+            if (!synced.await(300, TimeUnit.SECONDS)) {
+                throw new IllegalStateException((synced.getCount()) + " of " + s + " subscribers got no snapshot");
+            }
+            long watches1 = run.store().watchesOn(dir);
+            double maxPerChange = 0;
+            for (int k = 0; k < changes; k++) {
+                Change ch = new Change(Addrs.of(7, k), System.nanoTime(), new CountDownLatch(s));
+                current.set(ch);
+                writer.get(0).register(SERVICE, ch.addr(), RegisterThroughput.ATTRS).get(60, TimeUnit.SECONDS);
+                if (!ch.left().await(120, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException(ch.left().getCount() + " of " + s + " subscribers missed " + ch.addr());
+                }
+                maxPerChange = Math.max(maxPerChange, (System.nanoTime() - ch.sent()) / 1e6);
+            }
+
+            AtomicReference<CompletableFuture<Long>> rawArrival = new AtomicReference<>();
+            try (AutoCloseable watch = run.raw().watch(SERVICE, addr -> {
+                CompletableFuture<Long> f = rawArrival.get();
+                if (f != null) {
+                    f.complete(System.nanoTime());
+                }
+            })) {
+                for (int k = 0; k < changes; k++) {
+                    CompletableFuture<Long> arrival = new CompletableFuture<>();
+                    rawArrival.set(arrival);
+                    long sent = System.nanoTime();
+                    run.raw().register(SERVICE, Addrs.of(7, k), RegisterThroughput.ATTRS_JSON).get(60, TimeUnit.SECONDS);
+                    raw.record(arrival.get(60, TimeUnit.SECONDS) - sent);
+                }
+            }
+
+            run.row(Row.compared(run.backend(), name(), "delivery p50, " + s + " subs", "ms", daemon.percentileMs(50),
+                    raw.percentileMs(50), null, null));
+            double p99 = daemon.percentileMs(99);
+            run.row(Row.compared(run.backend(), name(), "delivery p99, " + s + " subs", "ms", p99, raw.percentileMs(99),
+                    "≤ 250 ms", s < 10_000 ? null : p99 <= 250));
+            run.row(Row.compared(run.backend(), name(), "delivery max, " + s + " subs", "ms", daemon.maxMs(), raw.maxMs(),
+                    null, null));
+            long watches = watches1 - watches0;
+            run.row(Row.alone(run.backend(), name(), "store watches for the service", "watches", watches, "= 1", watches == 1));
+            run.note(this, s + " subscriber connections on one service, " + changes + " changes; clock from the Register"
+                    + " being sent to each subscriber's receipt (raw: one " + run.raw().watchCalls() + ", from its create"
+                    + " being sent); slowest full delivery of one change " + String.format(java.util.Locale.ROOT, "%.1f", maxPerChange)
+                    + " ms; watches: " + (run.backend().equals("etcd") ? "etcd_debugging_mvcc_watcher_total" : "ZooKeeper sessions watching " + dir + " (wchp)")
+                    + " before and after the subscribers; the p99 target applies at 10,000 subscribers");
+        } finally {
+            BenchRun.close(subscribers);
+            BenchRun.close(writer);
+        }
+    }
+}

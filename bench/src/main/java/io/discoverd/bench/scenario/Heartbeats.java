@@ -1,0 +1,74 @@
+package io.discoverd.bench.scenario;
+
+import io.discoverd.bench.load.Addrs;
+import io.discoverd.bench.load.ClosedLoop;
+import io.discoverd.bench.report.Row;
+import io.discoverd.bench.wire.WireConnection;
+import java.util.List;
+
+/**
+ * Scenario 3: heartbeats (a Register of an instance already registered, with the same attrs) sent
+ * as fast as C connections allow for a fixed time, the store writes they cost (ZooKeeper's zxid,
+ * etcd's revision, read before and after) and the daemon's CPU per heartbeat (its own JVM's process
+ * CPU time). The raw baseline refreshes the same number of instances with C in flight: a data write
+ * on ZooKeeper (the cheapest store write), a lease keep-alive on etcd.
+ */
+public final class Heartbeats implements Scenario {
+
+    private static final int SERVICES = 10;
+
+    @Override
+    public String name() {
+        return "3 heartbeat";
+    }
+
+    @Override
+    public void run(BenchRun run) throws Exception {
+        int h = run.profile().heartbeatInstances();
+        int c = run.profile().concurrency();
+        long millis = run.profile().heartbeatMillis();
+        boolean zookeeper = run.backend().equals("zookeeper");
+        List<WireConnection> connections = run.connect(c);
+        try {
+            ClosedLoop.run(c, h, i -> connections.get(i % c).register(service(i), Addrs.of(4, i), RegisterThroughput.ATTRS),
+                    null, 600_000);
+            ClosedLoop.run(c, h, i -> run.raw().register(service(i), Addrs.of(4, i), RegisterThroughput.ATTRS_JSON), null, 600_000);
+
+            // Warm-up, then the timed run; instance i % h on connection i % c.
+            ClosedLoop.runFor(c, Math.min(1_000, millis / 3), i -> heartbeat(connections, c, h, i));
+            long writes0 = run.store().writeCounter();
+            long cpu0 = run.daemon().cpuNanos();
+            long[] daemon = ClosedLoop.runFor(c, millis, i -> heartbeat(connections, c, h, i));
+            long cpu1 = run.daemon().cpuNanos();
+            long writes1 = run.store().writeCounter();
+
+            ClosedLoop.runFor(c, Math.min(1_000, millis / 3), i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h)));
+            long[] raw = ClosedLoop.runFor(c, millis, i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h)));
+
+            double daemonRate = daemon[0] / (daemon[1] / 1e9);
+            double rawRate = raw[0] / (raw[1] / 1e9);
+            double factor = zookeeper ? 10 : 0.8;
+            run.row(Row.compared(run.backend(), name(), "throughput", "ops/s", daemonRate, rawRate,
+                    zookeeper ? "≥ 10 × raw writes" : "≥ 0.80 × raw keep-alives", daemonRate >= factor * rawRate));
+            long writes = writes1 - writes0;
+            run.row(Row.alone(run.backend(), name(), "store writes per heartbeat", "writes", (double) writes / daemon[0],
+                    zookeeper ? "0" : "0 (keep-alives only)", writes == 0));
+            run.row(Row.alone(run.backend(), name(), "daemon CPU per heartbeat", "µs", (cpu1 - cpu0) / 1e3 / daemon[0],
+                    null, null));
+            run.note(this, h + " instances heartbeated for " + millis + " ms with " + c + " in flight over " + c
+                    + " connections (" + daemon[0] + " heartbeats, " + writes + " store writes: "
+                    + (zookeeper ? "zxid" : "revision") + " before and after); raw: " + run.raw().refreshCalls());
+        } finally {
+            BenchRun.close(connections);
+        }
+    }
+
+    private static java.util.concurrent.CompletionStage<?> heartbeat(List<WireConnection> connections, int c, int h, int i) {
+        int instance = i % h;
+        return connections.get(i % c).register(service(instance), Addrs.of(4, instance), RegisterThroughput.ATTRS);
+    }
+
+    private static String service(int i) {
+        return "heartbeat-" + (i % SERVICES);
+    }
+}
