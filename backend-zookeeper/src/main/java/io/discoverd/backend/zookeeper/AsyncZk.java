@@ -72,6 +72,17 @@ final class AsyncZk {
                 .inBackground(cb).forPath(path, data));
     }
 
+    /**
+     * Creates a latch participant as Curator's {@code LeaderLatch} does: protected (a retry after a
+     * connection loss finds the node instead of creating a second one), ephemeral, sequential,
+     * missing parents created as containers. The event's name is the node's path; its stat may be
+     * {@code null} when the create was recovered after a connection loss.
+     */
+    CompletableFuture<CuratorEvent> createParticipant(String path, byte[] data) {
+        return run(cb -> client.create().creatingParentContainersIfNeeded().withProtection()
+                .withMode(CreateMode.EPHEMERAL_SEQUENTIAL).inBackground(cb).forPath(path, data));
+    }
+
     CompletableFuture<CuratorEvent> setData(String path, byte[] data, int version) {
         return run(cb -> client.setData().withVersion(version).inBackground(cb).forPath(path, data));
     }

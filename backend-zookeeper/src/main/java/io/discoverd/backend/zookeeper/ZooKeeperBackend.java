@@ -12,6 +12,7 @@ import io.discoverd.backend.Subscription;
 import io.discoverd.backend.SubscriptionListener;
 import io.discoverd.backend.Validation;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,13 +32,17 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.CuratorEvent;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.recipes.locks.LockInternals;
+import org.apache.curator.framework.recipes.locks.LockInternalsSorter;
+import org.apache.curator.framework.recipes.locks.StandardLockInternalsDriver;
+import org.apache.curator.utils.ZKPaths;
 import org.apache.curator.framework.state.ConnectionState;
 import org.apache.zookeeper.KeeperException.Code;
 import org.apache.zookeeper.WatchedEvent;
@@ -83,6 +88,13 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private static final Logger LOG = LoggerFactory.getLogger(ZooKeeperBackend.class);
     private static final int MAX_ATTEMPTS = 8;
     private static final long RETRY_MS = 200;
+    /** The node name Curator's {@link LeaderLatch} gives its participants (before its protection prefix and sequence). */
+    private static final String LATCH_NODE_NAME = "latch-";
+    /**
+     * Equal attribute maps of owned instances are kept once (instances of a service usually carry
+     * the same attributes). Weak: a map no instance holds any more is dropped.
+     */
+    private static final AttrsInterner ATTRS = new AttrsInterner();
 
     private final AsyncZk zk;
     private final CuratorFramework client;
@@ -93,8 +105,18 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private final Duration connectionTimeout;
     private final EmbeddedZooKeeper embedded;
     private final ExecutorService pool;
-    private final ScheduledExecutorService timer;
+    private final ScheduledThreadPoolExecutor timer;
     private final Map<String, ServiceState> services = new HashMap<>();
+    /**
+     * The owned instances by the time their deadline is next checked: ONE timer task (the
+     * {@link #sweep}) serves them all, instead of a scheduled task per instance (~150 bytes each).
+     */
+    private final java.util.TreeSet<Owned> expiries = new java.util.TreeSet<>(
+            (a, b) -> a.dueNanos != b.dueNanos ? Long.signum(a.dueNanos - b.dueNanos) : Long.compare(a.dueSeq, b.dueSeq));
+    private long dueSeq;
+    /** The armed sweep and when it runs; these and {@link #expiries} guarded by {@link #expiries}. */
+    private ScheduledFuture<?> sweep;
+    private long sweepAtNanos;
     /** Futures that {@link #close()} must complete if nothing else does (see {@link #track}). */
     private final Set<CompletableFuture<?>> pendingFutures = ConcurrentHashMap.newKeySet();
     private final Session session;
@@ -177,12 +199,19 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }
     }
 
-    /** An instance whose nodes this daemon's session holds; confined to its service's executor. */
+    /**
+     * An instance whose nodes this daemon's session holds; confined to its service's executor, except
+     * {@link #dueNanos} and {@link #dueSeq} (guarded by {@link #expiries}).
+     */
     private static final class Owned {
+        final ServiceState service;
         final String addr;
-        /** Null for an instance adopted from a resumed session (LeaderLatch cannot adopt a node). */
-        final LeaderLatch latch;
-        /** The latch participant node managed directly (adopted instances), or {@code null}. */
+        /**
+         * The name (under the service's leader path) of its latch participant node, or {@code null}
+         * when unknown. The node is managed directly rather than through a Curator {@link LeaderLatch}
+         * object: a started latch costs ~1 KB of heap, a thread at start, a read of the whole latch
+         * directory and a watch, and it could not adopt a resumed session's node anyway.
+         */
         String participant;
         final long created;
         final long czxid;
@@ -193,11 +222,16 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         volatile long deadlineNanos;
         /** The end ({@code lastOutageEndedAtNanos}) of the last outage added to the deadline. */
         long creditedOutage;
-        ScheduledFuture<?> expiry;
+        /** When its deadline is next checked ({@link System#nanoTime()}); fixed while it is in {@link #expiries}. */
+        long dueNanos;
+        /** Breaks ties between equal {@link #dueNanos} in {@link #expiries}; fixed while it is there. */
+        long dueSeq;
 
-        Owned(String addr, LeaderLatch latch, long created, long czxid, int version, Map<String, String> attrs) {
+        Owned(ServiceState service, String addr, String participant, long created, long czxid, int version,
+              Map<String, String> attrs) {
+            this.service = service;
             this.addr = addr;
-            this.latch = latch;
+            this.participant = participant;
             this.created = created;
             this.czxid = czxid;
             this.version = version;
@@ -220,8 +254,10 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 ? CompletableFuture.completedFuture(null) : new CompletableFuture<>();
         this.pool = Executors.newCachedThreadPool(new ThreadFactoryBuilder()
                 .setNameFormat("discoverd-zk-%d").setDaemon(true).build());
-        this.timer = Executors.newSingleThreadScheduledExecutor(new ThreadFactoryBuilder()
+        this.timer = new ScheduledThreadPoolExecutor(1, new ThreadFactoryBuilder()
                 .setNameFormat("discoverd-zk-timer").setDaemon(true).build());
+        // The sweep is re-armed (cancelled and scheduled) often; cancelled tasks must not pile up.
+        timer.setRemoveOnCancelPolicy(true);
         // Sequential: connection states must be applied in the order Curator reports them.
         client.getConnectionStateListenable().addListener((c, state) -> onConnectionState(state),
                 MoreExecutors.newSequentialExecutor(pool));
@@ -396,7 +432,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                     for (Map.Entry<String, List<Read>> e : found.entrySet()) {
                         Map<Long, String> byCzxid = new HashMap<>();
                         for (Read r : e.getValue()) {
-                            byCzxid.put(r.stat().getCzxid(), leadersRoot + "/" + e.getKey() + "/" + r.addr());
+                            byCzxid.put(r.stat().getCzxid(), r.addr());
                         }
                         byService.put(e.getKey(), byCzxid);
                     }
@@ -417,15 +453,14 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                         if (si == null || s.owned.containsKey(r.addr())) {
                             continue;
                         }
-                        Owned o = new Owned(r.addr(), null, si.created(), r.stat().getCzxid(), r.stat().getVersion(),
-                                si.attrs());
-                        o.participant = serviceParts.remove(si.created());
+                        Owned o = new Owned(s, r.addr(), serviceParts.remove(si.created()), si.created(),
+                                r.stat().getCzxid(), r.stat().getVersion(), ATTRS.intern(si.attrs()));
                         adopt(s, o);
                         LOG.info("{} {}: adopted from the resumed session, created {}", name, r.addr(), si.created());
                     }
                     for (String orphan : serviceParts.values()) {
-                        LOG.info("deleting the latch participant {} left without its instance", orphan);
-                        zk.delete(orphan, -1);
+                        LOG.info("deleting the latch participant {}/{} left without its instance", s.leaderPath, orphan);
+                        zk.delete(s.leaderPath + "/" + orphan, -1);
                     }
                 }, s.executor);
                 step.whenComplete((x, e) -> release(s));
@@ -590,7 +625,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             return zk.setData(path, data, o.version).thenComposeAsync(ev -> switch (AsyncZk.code(ev)) {
                 case OK -> {
                     o.version = ev.getStat().getVersion();
-                    o.attrs = attrs;
+                    o.attrs = ATTRS.intern(attrs);
                     o.deadlineNanos = System.nanoTime() + ttl.toNanos();
                     s.applyObserved(addr, ev.getStat(), data);
                     yield CompletableFuture.completedFuture(registration(s, addr, attrs, o.created, Outcome.UPDATED));
@@ -633,9 +668,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             Stat stat = read.getStat();
             return findParticipant(s, stored.created()).thenComposeAsync(participant -> {
                 if (!s.owned.containsKey(addr)) {
-                    Owned o = new Owned(addr, null, stored.created(), stat.getCzxid(), stat.getVersion(), stored.attrs());
-                    o.participant = participant;
-                    adopt(s, o);
+                    adopt(s, new Owned(s, addr, participant, stored.created(), stat.getCzxid(), stat.getVersion(),
+                            ATTRS.intern(stored.attrs())));
                 }
                 return doRegister(s, addr, attrs, attempt + 1);
             }, s.executor);
@@ -652,67 +686,61 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }, s.executor);
     }
 
-    /** A new instance: its latch node first (its czxid is {@code created}), then the instance node. */
+    /**
+     * A new instance: its latch participant node first (its czxid is {@code created}), then the
+     * instance node. The participant is created exactly as Curator's {@link LeaderLatch} creates its
+     * own (protected ephemeral-sequential {@code latch-} node holding the id, here the addr), so it
+     * queues with any LeaderLatch on the same path; its create answers with its czxid, so no polling
+     * and no read of the latch directory are needed.
+     */
     private CompletableFuture<Registration> create(ServiceState s, String addr, Map<String, String> attrs, int attempt) {
         String path = s.path(addr);
-        LeaderLatch latch = new LeaderLatch(client, s.leaderPath, addr);
-        try {
-            latch.start();
-        } catch (Exception e) {
-            return CompletableFuture.failedFuture(unavailable("cannot start the leader latch: " + e));
-        }
-        return awaitLatchNode(latch)
-                .thenCompose(zk::exists)
-                .thenComposeAsync(ev -> {
+        CompletableFuture<String> participant = new CompletableFuture<>();
+        return zk.createParticipant(s.leaderPath + "/" + LATCH_NODE_NAME, addr.getBytes(StandardCharsets.UTF_8))
+                .thenCompose(ev -> {
                     if (AsyncZk.code(ev) != Code.OK) {
-                        return CompletableFuture.failedFuture(storeError(AsyncZk.code(ev), s.leaderPath));
+                        throw new CompletionException(storeError(AsyncZk.code(ev), s.leaderPath));
                     }
-                    long created = ev.getStat().getCzxid();
+                    participant.complete(ev.getName());
+                    // A protected create recovered after a connection loss may answer without a stat.
+                    return ev.getStat() != null ? CompletableFuture.completedFuture(ev.getStat().getCzxid())
+                            : zk.exists(ev.getName()).thenApply(x -> {
+                                if (AsyncZk.code(x) != Code.OK || x.getStat() == null) {
+                                    throw new CompletionException(storeError(AsyncZk.code(x), ev.getName()));
+                                }
+                                return x.getStat().getCzxid();
+                            });
+                })
+                .thenComposeAsync(created -> {
                     byte[] data = new StoredInstance(attrs, created).toBytes();
                     return zk.createEphemeral(path, data).thenComposeAsync(c -> switch (AsyncZk.code(c)) {
                         case OK -> {
                             Stat stat = c.getStat();
-                            Owned o = new Owned(addr, latch, created, stat.getCzxid(), stat.getVersion(), attrs);
+                            Owned o = new Owned(s, addr, ZKPaths.getNodeFromPath(participant.join()), created,
+                                    stat.getCzxid(), stat.getVersion(), ATTRS.intern(attrs));
                             adopt(s, o);
                             s.applyObserved(addr, stat, data);
                             yield CompletableFuture.completedFuture(registration(s, addr, attrs, created, Outcome.CREATED));
                         }
                         case NODEEXISTS -> {
                             // Another daemon created it meanwhile: this Register is a refresh of that one.
-                            closeQuietly(latch);
+                            deleteParticipant(participant.join());
                             yield doRegister(s, addr, attrs, attempt + 1);
                         }
                         default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(c), path));
                     }, s.executor);
                 }, s.executor)
                 .whenComplete((r, e) -> {
-                    if (e != null) {
-                        closeQuietly(latch);
+                    if (e != null && participant.isDone()) {
+                        deleteParticipant(participant.join());
                     }
                 });
     }
 
-    /**
-     * Waits until the latch has created its node. Curator gives no signal for that (notes/zookeeper.md,
-     * "LeaderLatch"), so poll {@link LeaderLatch#getOurPath()} with a short backoff, bounded by the
-     * connection timeout.
-     */
-    private CompletableFuture<String> awaitLatchNode(LeaderLatch latch) {
-        // Tracked: close() cancels the polling task, and the latch must still be closed then.
-        CompletableFuture<String> f = track(new CompletableFuture<>());
-        long deadline = System.nanoTime() + connectionTimeout.toNanos();
-        pollLatch(latch, f, deadline, 1);
-        return f;
-    }
-
-    private void pollLatch(LeaderLatch latch, CompletableFuture<String> f, long deadline, long delayMs) {
-        String p = latch.getOurPath();
-        if (p != null) {
-            f.complete(p);
-        } else if (closed || System.nanoTime() > deadline) {
-            f.completeExceptionally(unavailable("leader latch node not created within " + connectionTimeout.toMillis() + " ms"));
-        } else {
-            schedule(() -> pollLatch(latch, f, deadline, Math.min(delayMs * 2, 20)), delayMs, TimeUnit.MILLISECONDS);
+    /** Deletes a latch participant node of this daemon's session (a path), unless the backend is closed. */
+    private void deleteParticipant(String path) {
+        if (!closed) {
+            zk.delete(path, -1);
         }
     }
 
@@ -726,16 +754,13 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         watchOwned(s, o);
     }
 
-    /** Forgets an owned instance (its node is gone or going): closes its latch, stops its deadline. */
+    /** Forgets an owned instance (its node is gone or going): deletes its participant, stops its deadline. */
     private void forget(ServiceState s, Owned o) {
         if (s.owned.remove(o.addr, o)) {
-            if (o.expiry != null) {
-                o.expiry.cancel(false);
-            }
-            closeQuietly(o.latch);
-            if (o.participant != null && !closed) {
-                // Adopted: the participant is ours to delete (a stale one would never go away).
-                zk.delete(o.participant, -1);
+            dequeueExpiry(o);
+            if (o.participant != null) {
+                // Ours to delete: a stale participant would never go away while the session lives.
+                deleteParticipant(s.leaderPath + "/" + o.participant);
             }
             release(s);
         }
@@ -755,7 +780,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         o.version = stat.getVersion();
         StoredInstance si = StoredInstance.parse(data);
         if (si != null) {
-            o.attrs = si.attrs();
+            o.attrs = ATTRS.intern(si.attrs());
         }
         o.deadlineNanos = System.nanoTime() + ttl.toNanos();
     }
@@ -772,17 +797,6 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             return client.getZookeeperClient().getZooKeeper().getSessionId();
         } catch (Exception e) {
             return -1;
-        }
-    }
-
-    private static void closeQuietly(LeaderLatch latch) {
-        if (latch == null) {
-            return;
-        }
-        try {
-            latch.close();
-        } catch (Exception | Error e) {
-            LOG.debug("closing leader latch", e);
         }
     }
 
@@ -804,7 +818,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             }
             Code code = AsyncZk.code(ev);
             if (code == Code.NONODE || (code == Code.OK && ev.getStat().getCzxid() != o.czxid)) {
-                // Unregistered through another daemon: forget it (the participant goes with the latch).
+                // Unregistered through another daemon: forget it (and delete its participant).
                 gone(s, o);
             } else if (code == Code.OK && ev.getStat().getVersion() != o.version) {
                 acceptForeignWrite(o, ev.getStat(), ev.getData());
@@ -826,16 +840,67 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     // ------------------------------------------------------------------ expiry
 
     private void scheduleExpiry(ServiceState s, Owned o) {
-        if (closed) {
-            return;
-        }
-        long delay = Math.max(0, o.deadlineNanos - System.nanoTime());
-        o.expiry = schedule(() -> s.serial(o.addr, () -> checkExpiry(s, o)), delay, TimeUnit.NANOSECONDS);
+        enqueueExpiry(o, o.deadlineNanos);
     }
 
     private void retryExpiry(ServiceState s, Owned o) {
-        if (!closed) {
-            o.expiry = schedule(() -> s.serial(o.addr, () -> checkExpiry(s, o)), 100, TimeUnit.MILLISECONDS);
+        enqueueExpiry(o, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100));
+    }
+
+    /**
+     * Queues a check of {@code o}'s deadline at {@code dueNanos}. Heartbeats only move the deadline;
+     * the check then finds it not reached and queues the next one, so the queue changes once per TTL
+     * at most per instance, not per heartbeat.
+     */
+    private void enqueueExpiry(Owned o, long dueNanos) {
+        if (closed) {
+            return;
+        }
+        synchronized (expiries) {
+            expiries.remove(o); // its due time is its key: never change it while queued
+            o.dueNanos = dueNanos;
+            o.dueSeq = ++dueSeq;
+            expiries.add(o);
+            armSweep(dueNanos);
+        }
+    }
+
+    private void dequeueExpiry(Owned o) {
+        synchronized (expiries) {
+            expiries.remove(o);
+        }
+    }
+
+    /** Makes sure a sweep runs no later than {@code dueNanos}; holds the {@link #expiries} lock. */
+    private void armSweep(long dueNanos) {
+        if (sweep != null && sweepAtNanos - dueNanos <= 0) {
+            return;
+        }
+        if (sweep != null) {
+            sweep.cancel(false);
+        }
+        sweepAtNanos = dueNanos;
+        sweep = schedule(this::sweep, Math.max(0, dueNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Runs on the timer thread: hands every instance whose check is due to its service's executor,
+     * then arms the next sweep for the earliest one left.
+     */
+    private void sweep() {
+        List<Owned> due = new ArrayList<>();
+        synchronized (expiries) {
+            sweep = null;
+            long now = System.nanoTime();
+            while (!expiries.isEmpty() && expiries.first().dueNanos - now <= 0) {
+                due.add(expiries.pollFirst());
+            }
+            if (!expiries.isEmpty()) {
+                armSweep(expiries.first().dueNanos);
+            }
+        }
+        for (Owned o : due) {
+            o.service.serial(o.addr, () -> checkExpiry(o.service, o));
         }
     }
 
@@ -929,10 +994,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                         forget(s, mine);
                     }
                     // Another daemon's instance: its participant is left to that daemon, which
-                    // closes its latch when its watch sees the node go (or, if it is down, deletes
-                    // the participant when it resumes its session; if it never does, the session's
-                    // end removes it). Deleting it here could make the owner's LeaderLatch notice its
-                    // node missing and create a new one, resurrecting a participant for good.
+                    // deletes it when its watch sees the node go (or, if it is down, when it resumes
+                    // its session; if it never does, the session's end removes it). The participant
+                    // is found by czxid, which only the owner keeps.
                     yield CompletableFuture.<Void>completedFuture(null);
                 }
                 case NONODE, BADVERSION -> doUnregister(s, addr, attempt + 1);
@@ -941,7 +1005,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }, s.executor);
     }
 
-    /** The path of the latch participant of {@code name} whose czxid is {@code created}, or {@code null}. */
+    /** The name of the latch participant of {@code name} whose czxid is {@code created}, or {@code null}. */
     private CompletableFuture<String> findParticipant(ServiceState s, long created) {
         return zk.getChildren(s.leaderPath).thenCompose(ev -> {
             if (AsyncZk.code(ev) != Code.OK) {
@@ -949,9 +1013,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             }
             List<CompletableFuture<String>> checks = new ArrayList<>();
             for (String child : ev.getChildren()) {
-                String p = s.leaderPath + "/" + child;
-                checks.add(zk.exists(p).thenApply(x -> AsyncZk.code(x) == Code.OK && x.getStat() != null
-                        && x.getStat().getCzxid() == created ? p : null));
+                checks.add(zk.exists(s.leaderPath + "/" + child).thenApply(x -> AsyncZk.code(x) == Code.OK && x.getStat() != null
+                        && x.getStat().getCzxid() == created ? child : null));
             }
             return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
                     .thenApply(x -> checks.stream().map(CompletableFuture::join).filter(Objects::nonNull).findFirst().orElse(null));
@@ -1197,12 +1260,21 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         return "zookeeper " + connectDescription;
     }
 
+    /** How many tasks wait on the backend's timer now (tests: deadlines must not cost a task each). */
+    int pendingTimerTasks() {
+        return timer.getQueue().size();
+    }
+
     /** The Curator client (tests inject faults through it). */
     CuratorFramework client() {
         return client;
     }
 
-    /** Whether this daemon's latch for an owned instance holds leadership now (tests). */
+    /**
+     * Whether an owned instance's latch participant leads its latch queue now, by the rule
+     * Curator's {@link LeaderLatch} applies (the participant with the lowest sequence number leads);
+     * empty when this daemon does not own the instance. Blocks on store reads (tests only).
+     */
     Optional<Boolean> latchLeadership(String name, String addr) {
         ServiceState s;
         synchronized (services) {
@@ -1211,9 +1283,21 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         if (s == null) {
             return Optional.empty();
         }
-        return CompletableFuture.supplyAsync(() -> Optional.ofNullable(s.owned.get(addr)).map(o -> o.latch != null && o.latch.hasLeadership()),
-                s.executor).join();
+        String ours = CompletableFuture.supplyAsync(() -> {
+            Owned o = s.owned.get(addr);
+            return o == null ? null : String.valueOf(o.participant);
+        }, s.executor).join();
+        if (ours == null) {
+            return Optional.empty();
+        }
+        List<String> children = zk.getChildren(s.leaderPath).thenApply(ev -> AsyncZk.code(ev) == Code.OK
+                ? ev.getChildren() : List.<String>of()).join();
+        List<String> sorted = LockInternals.getSortedChildren(LATCH_NODE_NAME, SORTER, children);
+        return Optional.of(!sorted.isEmpty() && sorted.get(0).equals(ours));
     }
+
+    /** Orders participants by sequence number, as {@link LeaderLatch} does. */
+    private static final LockInternalsSorter SORTER = StandardLockInternalsDriver::standardFixForSorting;
 
     /**
      * Stops the backend for a daemon restart WITHOUT ending the session (ARCHITECTURE.md
@@ -1255,7 +1339,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         CompletableFuture<Void> done = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
-                stopTimersAndCaches(endSession);
+                stopTimersAndCaches();
                 client.close();
                 if (endSession) {
                     SavedSession.delete(session.dataDir());
@@ -1289,27 +1373,20 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     }
 
     /**
-     * First step of a stop: no timer, cache or view is left, and no caller is left waiting; the
-     * latches are closed only when the session ends anyway ({@code closeLatches}).
+     * First step of a stop: no timer, cache or view is left, and no caller is left waiting. The
+     * latch participants are left to the session: a restart keeps them, a drain's session end
+     * deletes them.
      */
-    private void stopTimersAndCaches(boolean closeLatches) {
+    private void stopTimersAndCaches() {
         timer.shutdownNow();
+        synchronized (expiries) {
+            expiries.clear();
+        }
         // Their timer tasks are cancelled and their store calls may never answer now.
         failPendingFutures();
         List<CompletableFuture<Void>> closing = new ArrayList<>();
         for (ServiceState s : allServices()) {
             closing.add(CompletableFuture.runAsync(() -> {
-                // Closing the latches first removes their watches, which would otherwise fire on
-                // a closed client and log errors; the session's end removes the nodes anyway.
-                for (Owned o : s.owned.values()) {
-                    if (o.expiry != null) {
-                        o.expiry.cancel(false);
-                    }
-                    // A restart keeps the latches' nodes (closing a latch deletes its node).
-                    if (closeLatches) {
-                        closeQuietly(o.latch);
-                    }
-                }
                 if (s.view != null) {
                     s.view.close();
                     s.view = null;

@@ -145,6 +145,68 @@ class ZooKeeperBackendTest extends ZooKeeperTestBase {
     }
 
     @Test
+    void manyDeadlines_shareOneTimerTask_andEachInstanceStillExpiresOnTime() throws Exception {
+        TestingServer s = server();
+        Duration ttl = Duration.ofMillis(1500);
+        ZooKeeperBackend b = (ZooKeeperBackend) backend(s, ttl);
+        RecordingListener l = new RecordingListener();
+        b.subscribe("sweep", l);
+        waitFor(TIMEOUT, "sentinel", () -> l.snapshot() != null);
+        Map<String, Long> registeredAt = new java.util.HashMap<>();
+        for (int i = 0; i < 20; i++) {
+            registeredAt.put("s:" + i, System.nanoTime());
+            await(b.register("sweep", "s:" + i, null));
+        }
+        // One sweep armed for the earliest deadline, not a scheduled task per instance.
+        assertTrue(b.pendingTimerTasks() <= 2, "timer tasks: " + b.pendingTimerTasks());
+        // A heartbeat moves s:0's deadline: it must outlive the others.
+        long beatAt = System.nanoTime();
+        await(b.register("sweep", "s:0", null));
+        registeredAt.put("s:0", beatAt);
+        waitFor(TIMEOUT, "all 20 offline", () -> l.live().stream().filter(e -> e.kind() == RecordingListener.Kind.OFFLINE).count() == 20);
+        List<RecordingListener.Event> offline = l.live().stream().filter(e -> e.kind() == RecordingListener.Kind.OFFLINE).toList();
+        for (RecordingListener.Event e : offline) {
+            long after = e.atNanos() - registeredAt.get(e.addr());
+            assertTrue(after >= ttl.toNanos(), e.addr() + " expired " + (ttl.toNanos() - after) / 1_000_000 + " ms early");
+            assertTrue(after < ttl.toNanos() + TimeUnit.SECONDS.toNanos(1), e.addr() + " expired " + after / 1_000_000 + " ms after registering");
+        }
+        assertEquals("s:0", offline.get(offline.size() - 1).addr(), "the instance heartbeaten last expires last");
+    }
+
+    @Test
+    void registration_holdsNoLeaderLatchObject_andItsParticipantQueuesWithCuratorLatches() throws Exception {
+        TestingServer s = server();
+        ZooKeeperBackend b = (ZooKeeperBackend) backend(s, Duration.ofSeconds(30));
+        // Warm up, so that only per-registration listeners would show below.
+        await(b.register("q", "q:warm", null));
+        int listeners = ((org.apache.curator.framework.listen.ListenerManager<?, ?>) b.client().getConnectionStateListenable()).size();
+        long first = await(b.register("q", "q:1", null)).instance().created();
+        for (int i = 2; i <= 10; i++) {
+            await(b.register("q", "q:" + i, null));
+        }
+        // A started LeaderLatch adds a connection-state listener (and ~1 KB of heap, and a thread at start).
+        assertEquals(listeners, ((org.apache.curator.framework.listen.ListenerManager<?, ?>) b.client().getConnectionStateListenable()).size());
+        await(b.unregister("q", "q:warm"));
+        // A Curator LeaderLatch of another client sees the participants and the same leader.
+        CuratorFramework raw = rawClient(s.getConnectString());
+        try (org.apache.curator.framework.recipes.leader.LeaderLatch latch =
+                     new org.apache.curator.framework.recipes.leader.LeaderLatch(raw, "/discoverd/leaders/q", "outsider")) {
+            latch.start();
+            waitFor(TIMEOUT, "outsider queued", () -> {
+                try {
+                    return latch.getParticipants().size() == 11;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            assertEquals("q:1", latch.getLeader().getId());
+            assertEquals("q:1", await(b.leader("q")).orElseThrow().addr());
+            assertEquals(first, await(b.leader("q")).orElseThrow().created());
+            assertFalse(latch.hasLeadership());
+        }
+    }
+
+    @Test
     void storeDownAtStart_writesFailFastWithStoreUnavailable_thenRecoverWhenItStarts() throws Exception {
         int port = ZooKeeperTestSupport.freePort();
         TestingServer s = new TestingServer(port, false);
