@@ -64,6 +64,9 @@ public final class BenchMain implements Callable<Integer> {
     @Option(names = "--out", description = "the JSON results file (default: bench/target/bench-<mode>-<time>.json)")
     Path out;
 
+    @Option(names = "--markdown", description = "also write the results as Markdown to this file (the generated part of docs/benchmarks.md)")
+    Path markdown;
+
     @Option(names = "--work", description = "where stores and daemons keep their data and logs (default: a new directory under /dev/shm, else the system temp dir)")
     Path work;
 
@@ -71,10 +74,13 @@ public final class BenchMain implements Callable<Integer> {
     Path root = Path.of(System.getProperty("discoverd.root", "."));
 
     private final PrintStream console = System.out;
+    private List<String> args = List.of();
 
     /** Runs the bench; exit status 0 when every scenario ran (targets missed are reported, not failed). */
     public static void main(String[] args) {
-        int status = new CommandLine(new BenchMain()).execute(args);
+        BenchMain bench = new BenchMain();
+        bench.args = List.of(args);
+        int status = new CommandLine(bench).execute(args);
         System.exit(status);
     }
 
@@ -116,6 +122,9 @@ public final class BenchMain implements Callable<Integer> {
         } finally {
             report.print(console);
             report.writeJson(results);
+            if (markdown != null) {
+                report.writeMarkdown(markdown, "bin/bench " + String.join(" ", args));
+            }
             console.printf("results: %s (%.0f s)%n", results.toAbsolutePath(),
                     (System.nanoTime() - started) / 1e9);
             if (work == null && completed) {

@@ -24,8 +24,8 @@ public record Profile(String name, int registrations, int concurrency, int notif
                       int bigService, int scaleSamples, int idleConnections, String daemonHeap) {
 
     /** A few seconds per backend: every scenario runs, with tiny sizes. */
-    public static final Profile SMOKE = new Profile("smoke", 200, 8, 10, 100, 1_000, 20, 2,
-            new int[] {100, 300}, 10, 200, 10, 50, "512m");
+    public static final Profile SMOKE = new Profile("smoke", 100, 4, 5, 50, 500, 10, 2,
+            new int[] {50, 100}, 10, 100, 5, 20, "512m");
 
     /** Under two minutes for both backends on two cores. */
     public static final Profile QUICK = new Profile("quick", 2_000, 32, 100, 1_000, 3_000, 1_000, 3,
