@@ -61,7 +61,7 @@ final class CodecBenchmarks {
                 + (sizes.warmups() == 0 ? "no warmup" : sizes.warmups() + " warmup iteration(s) of " + sizes.warmupTime())
                 + ", " + sizes.iterations()
                 + " iteration(s) of " + sizes.iterationTime() + ", one thread; score = average ns per message"
-                + " (ops/s = 1e9 / score), error = 99.9% confidence half-width (NaN under 3 iterations);"
+                + " (ops/s = 1e9 / score), error = 99.9% confidence half-width (none under 3 iterations);"
                 + " gob figures are a connection's steady state (its types already defined)");
         long t0 = System.nanoTime();
         Collection<RunResult> results = new Runner(options, OutputFormatFactory.createFormatInstance(out, sizes.verbosity())).run();

@@ -49,7 +49,7 @@ public final class Report {
         r.put("benchmark", benchmark);
         r.put("mode", mode);
         r.put("score", score);
-        r.put("error", error);
+        r.put("error", Double.isNaN(error) ? null : error); // JMH gives none under 3 iterations
         r.put("unit", unit);
         jmh.add(r);
     }
@@ -76,14 +76,19 @@ public final class Report {
             out.println();
             out.printf(Locale.ROOT, "%-60s %6s %14s %12s  %s%n", "JMH benchmark", "mode", "score", "error", "unit");
             for (Map<String, Object> r : jmh) {
-                out.printf(Locale.ROOT, "%-60s %6s %14.3f %12.3f  %s%n", r.get("benchmark"), r.get("mode"),
-                        (Double) r.get("score"), (Double) r.get("error"), r.get("unit"));
+                out.printf(Locale.ROOT, "%-60s %6s %14.3f %12s  %s%n", r.get("benchmark"), r.get("mode"),
+                        (Double) r.get("score"), error(r), r.get("unit"));
             }
         }
         out.println();
         for (String n : notes) {
             out.println("note: " + n);
         }
+    }
+
+    private static String error(Map<String, Object> jmhResult) {
+        Object e = jmhResult.get("error");
+        return e == null ? "-" : String.format(Locale.ROOT, "%.3f", (Double) e);
     }
 
     private static String line(Row r) {
@@ -126,8 +131,8 @@ public final class Report {
         if (!jmh.isEmpty()) {
             md.append("\n### JMH codec benchmarks\n\n| benchmark | mode | score | error | unit |\n|---|---|---:|---:|---|\n");
             for (Map<String, Object> r : jmh) {
-                md.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %s |%n", r.get("benchmark"), r.get("mode"),
-                        (Double) r.get("score"), (Double) r.get("error"), r.get("unit")));
+                md.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %s | %s |%n", r.get("benchmark"), r.get("mode"),
+                        (Double) r.get("score"), error(r), r.get("unit")));
             }
         }
         md.append("\n### How each figure was made\n\n");
