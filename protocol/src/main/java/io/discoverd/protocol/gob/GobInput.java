@@ -12,8 +12,13 @@ import java.util.Arrays;
  */
 public final class GobInput {
 
+    private static final byte[] NO_BYTES = new byte[0];
+    /** The buffer's first capacity, in bytes: a request with its type definitions; it doubles as needed. */
+    private static final int INITIAL_BUFFER_BYTES = 512;
+
     private final int maxMessageBytes;
-    private byte[] buf = new byte[4096];
+    /** Received bytes; empty until the first feed, so an idle connection holds no buffer. */
+    private byte[] buf = NO_BYTES;
     private int start;
     private int end;
     /** Payload bounds of the current message, valid after {@link #nextMessage} returned true. */
@@ -40,7 +45,7 @@ public final class GobInput {
                 start = 0;
             }
             if (end + length > buf.length) {
-                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, end + length));
+                buf = Arrays.copyOf(buf, Math.max(Math.max(buf.length * 2, INITIAL_BUFFER_BYTES), end + length));
             }
         }
         System.arraycopy(data, offset, buf, end, length);

@@ -1,7 +1,7 @@
 package io.discoverd.protocol.gob;
 
 import io.discoverd.protocol.Args;
-import io.discoverd.protocol.ServiceUpdate;
+import io.discoverd.protocol.PreparedUpdate;
 import io.discoverd.protocol.rpc.ProtocolException;
 import io.discoverd.protocol.rpc.RpcRequest;
 import io.discoverd.protocol.rpc.ServerCodec;
@@ -234,7 +234,7 @@ public final class GobServerCodec implements ServerCodec {
     }
 
     @Override
-    public byte[] encodeUpdate(RpcRequest call, ServiceUpdate update) {
+    public byte[] encodeUpdate(RpcRequest call, PreparedUpdate update) {
         return encoder.encodeUpdate(call.serviceMethod(), call.seq(), update);
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.discoverd.protocol.Args;
+import io.discoverd.protocol.PreparedUpdate;
 import io.discoverd.protocol.ServiceUpdate;
 import io.discoverd.protocol.rpc.ProtocolException;
 import io.discoverd.protocol.rpc.RpcRequest;
@@ -37,9 +38,13 @@ public final class JsonServerCodec implements ServerCodec {
     public static final String MISSING_PARAMS = "unexpected end of JSON input";
 
     private static final JsonFactory FACTORY = new JsonFactory();
+    private static final byte[] NO_BYTES = new byte[0];
+    /** The input buffer's first capacity, in bytes: a request or two; it doubles as needed. */
+    private static final int INITIAL_BUFFER_BYTES = 512;
 
     private final int maxMessageBytes;
-    private byte[] buf = new byte[4096];
+    /** Received bytes; empty until the first feed, so an idle connection holds no buffer. */
+    private byte[] buf = NO_BYTES;
     private int start;
     private int end;
     /** Scanner state for the value starting at {@code start}. */
@@ -69,7 +74,7 @@ public final class JsonServerCodec implements ServerCodec {
                 start = 0;
             }
             if (end + length > buf.length) {
-                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, end + length));
+                buf = Arrays.copyOf(buf, Math.max(Math.max(buf.length * 2, INITIAL_BUFFER_BYTES), end + length));
             }
         }
         System.arraycopy(data, offset, buf, end, length);
@@ -373,14 +378,28 @@ public final class JsonServerCodec implements ServerCodec {
         return out.toString(StandardCharsets.UTF_8);
     }
 
-    private static byte[] response(RpcRequest call, String resultJsonOrNull, ServiceUpdate update, String error) {
+    /** The ServiceUpdate body: the {@code result} value, the same on every connection. Stateless. */
+    private enum UpdateBody implements PreparedUpdate.BodyEncoding {
+        INSTANCE;
+
+        @Override
+        public byte[] encode(ServiceUpdate update) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(128);
+            GoJson.writeUpdate(out, update);
+            return out.toByteArray();
+        }
+    }
+
+    private static final byte[] ID_PREFIX = "{\"id\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] RESULT_PREFIX = ",\"result\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NO_ERROR_END = ",\"error\":null}\n".getBytes(StandardCharsets.US_ASCII);
+
+    private static byte[] response(RpcRequest call, String resultJsonOrNull, String error) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(128);
         GoJson.writeAscii(out, "{\"id\":");
         GoJson.writeRaw(out, call.id() == null ? "null" : call.id());
         GoJson.writeAscii(out, ",\"result\":");
-        if (update != null) {
-            GoJson.writeUpdate(out, update);
-        } else if (resultJsonOrNull != null) {
+        if (resultJsonOrNull != null) {
             GoJson.writeString(out, resultJsonOrNull);
         } else {
             GoJson.writeAscii(out, "{}");
@@ -397,21 +416,51 @@ public final class JsonServerCodec implements ServerCodec {
 
     @Override
     public byte[] encodeString(RpcRequest call, String reply) {
-        return response(call, reply, null, null);
+        return response(call, reply, null);
     }
 
     @Override
     public byte[] encodeEmpty(RpcRequest call) {
-        return response(call, null, null, null);
+        return response(call, null, null);
     }
 
+    /**
+     * {@code {"id":…,"result":<shared body>,"error":null}\n}, assembled in one array of the exact
+     * size: the body is encoded once per prepared update, for every connection.
+     */
     @Override
-    public byte[] encodeUpdate(RpcRequest call, ServiceUpdate update) {
-        return response(call, null, update, null);
+    public byte[] encodeUpdate(RpcRequest call, PreparedUpdate update) {
+        byte[] body = update.body(UpdateBody.INSTANCE);
+        String id = call.id() == null ? "null" : call.id();
+        // The id is the compact text of a JSON value: nearly always ASCII, copied without a temporary array.
+        boolean ascii = true;
+        for (int i = 0; i < id.length() && ascii; i++) {
+            ascii = id.charAt(i) < 0x80;
+        }
+        byte[] idUtf8 = ascii ? null : id.getBytes(StandardCharsets.UTF_8);
+        int idLength = ascii ? id.length() : idUtf8.length;
+        byte[] frame = new byte[ID_PREFIX.length + idLength + RESULT_PREFIX.length + body.length + NO_ERROR_END.length];
+        int at = put(frame, 0, ID_PREFIX);
+        if (ascii) {
+            for (int i = 0; i < idLength; i++) {
+                frame[at++] = (byte) id.charAt(i);
+            }
+        } else {
+            at = put(frame, at, idUtf8);
+        }
+        at = put(frame, at, RESULT_PREFIX);
+        at = put(frame, at, body);
+        put(frame, at, NO_ERROR_END);
+        return frame;
+    }
+
+    private static int put(byte[] to, int at, byte[] bytes) {
+        System.arraycopy(bytes, 0, to, at, bytes.length);
+        return at + bytes.length;
     }
 
     @Override
     public byte[] encodeError(RpcRequest call, String error) {
-        return response(call, null, null, error);
+        return response(call, null, error);
     }
 }

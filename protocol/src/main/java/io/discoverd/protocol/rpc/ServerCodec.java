@@ -1,5 +1,6 @@
 package io.discoverd.protocol.rpc;
 
+import io.discoverd.protocol.PreparedUpdate;
 import io.discoverd.protocol.ServiceUpdate;
 
 /**
@@ -35,8 +36,21 @@ public interface ServerCodec {
     /** A successful reply whose body is the empty struct ({@code Agent.Unregister}; JSON {@code {}}). */
     byte[] encodeEmpty(RpcRequest call);
 
-    /** A stream item, or the {@code Agent.Leader} reply: a {@link ServiceUpdate} body. */
-    byte[] encodeUpdate(RpcRequest call, ServiceUpdate update);
+    /**
+     * A stream item, or the {@code Agent.Leader} reply: a {@link ServiceUpdate} body. The body comes
+     * from {@link PreparedUpdate#body}, so it is encoded once for all the streams and connections of
+     * this codec kind that send the same prepared update; only the header (and, in gob, type
+     * definitions this connection has not sent yet) is encoded here.
+     */
+    byte[] encodeUpdate(RpcRequest call, PreparedUpdate update);
+
+    /**
+     * {@link #encodeUpdate(RpcRequest, PreparedUpdate)} for an update sent once (a Leader reply):
+     * its body is encoded for this frame only.
+     */
+    default byte[] encodeUpdate(RpcRequest call, ServiceUpdate update) {
+        return encodeUpdate(call, new PreparedUpdate(update));
+    }
 
     /**
      * An error response or a stream's final frame: {@code error} in the header (non-empty; {@code

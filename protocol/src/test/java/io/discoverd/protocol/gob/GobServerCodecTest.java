@@ -1,6 +1,7 @@
 package io.discoverd.protocol.gob;
 
 import io.discoverd.protocol.Args;
+import io.discoverd.protocol.PreparedUpdate;
 import io.discoverd.protocol.ServiceUpdate;
 import io.discoverd.protocol.rpc.ProtocolException;
 import io.discoverd.protocol.rpc.RpcRequest;
@@ -103,7 +104,7 @@ class GobServerCodecTest {
                 } else if (r.body() instanceof String s) {
                     b = enc.encodeString(r.serviceMethod(), r.seq(), s);
                 } else if (((GobValues.Struct) r.body()).name().equals("ServiceUpdate")) {
-                    b = enc.encodeUpdate(r.serviceMethod(), r.seq(), r.update());
+                    b = enc.encodeUpdate(r.serviceMethod(), r.seq(), new PreparedUpdate(r.update()));
                 } else {
                     b = enc.encodeEmpty(r.serviceMethod(), r.seq(), "");
                 }

@@ -7,6 +7,7 @@ import io.discoverd.backend.Registration;
 import io.discoverd.backend.Subscription;
 import io.discoverd.backend.SubscriptionListener;
 import io.discoverd.protocol.Args;
+import io.discoverd.protocol.PreparedUpdate;
 import io.discoverd.protocol.ServiceUpdate;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -37,6 +38,7 @@ public final class Agent {
     private final DiscoveryBackend backend;
     private final String externalIp;
     private final int maxAttrsBytes;
+    private final SharedUpdates shared = new SharedUpdates();
 
     /**
      * @param backend       the store
@@ -89,6 +91,19 @@ public final class Agent {
     /** The one place that turns a stored instance into an online {@link ServiceUpdate} (PROTOCOL.md §5.5.1). */
     public static ServiceUpdate toUpdate(Instance instance) {
         return ServiceUpdate.online(instance.name(), instance.addr(), instance.attrs(), instance.created());
+    }
+
+    /**
+     * The update of a subscriber's {@code online} call, one object for all the subscribers of one
+     * change, so that its body is encoded once per codec (see {@link SharedUpdates}). Thread-safe.
+     */
+    PreparedUpdate prepareOnline(Instance instance) {
+        return shared.online(instance);
+    }
+
+    /** The update of a subscriber's {@code offline} call, shared like {@link #prepareOnline}. Thread-safe. */
+    PreparedUpdate prepareOffline(String name, String addr) {
+        return shared.offline(name, addr);
     }
 
     /**

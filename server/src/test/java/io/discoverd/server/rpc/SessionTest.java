@@ -87,6 +87,60 @@ class SessionTest {
         }
     }
 
+    /**
+     * ARCHITECTURE.md, "Threading": one change fanned out to every subscriber, on gob and JSON
+     * connections, some with several streams of the service, is encoded once per codec.
+     */
+    @Test
+    void aChangeFannedOutToManySubscribers_isEncodedOncePerCodec() throws Exception {
+        start();
+        List<RpcClient> clients = new ArrayList<>();
+        List<Integer> streamsOf = new ArrayList<>();
+        try {
+            for (boolean json : new boolean[] {false, true}) {
+                for (int i = 0; i < 10; i++) {
+                    RpcClient c = RpcClient.connect(daemon.port(), json);
+                    clients.add(c);
+                    int streams = i % 3 + 1;
+                    streamsOf.add(streams);
+                    for (int k = 1; k <= streams; k++) {
+                        c.send("Agent.Subscribe", k, args("web", ""));
+                    }
+                    for (int k = 1; k <= streams; k++) {
+                        assertTrue(c.next().isSentinel());
+                    }
+                }
+            }
+            Map<String, String> attrs = Map.of("role", "primary", "zone", "\u00e9");
+            long before = io.discoverd.protocol.PreparedUpdate.bodiesEncoded();
+            try (RpcClient writer = RpcClient.connect(daemon.port(), false)) {
+                assertEquals("127.0.0.1:8080", writer.call("Agent.Register", 1, new Args("web", ":8080", attrs)).string());
+                for (int i = 0; i < clients.size(); i++) {
+                    Set<Long> keys = new HashSet<>();
+                    for (int k = 0; k < streamsOf.get(i); k++) {
+                        Reply r = clients.get(i).next();
+                        keys.add(r.key());
+                        assertEquals(ServiceUpdate.online("web", "127.0.0.1:8080", attrs, r.update().created()), r.update());
+                    }
+                    assertEquals(streamsOf.get(i), keys.size());
+                }
+                assertEquals(2, io.discoverd.protocol.PreparedUpdate.bodiesEncoded() - before, "online: one body per codec");
+
+                assertEquals("", writer.call("Agent.Unregister", 2, args("web", ":8080")).error());
+                for (int i = 0; i < clients.size(); i++) {
+                    for (int k = 0; k < streamsOf.get(i); k++) {
+                        assertEquals(ServiceUpdate.offline("web", "127.0.0.1:8080"), clients.get(i).next().update());
+                    }
+                }
+                assertEquals(4, io.discoverd.protocol.PreparedUpdate.bodiesEncoded() - before, "offline: one body per codec");
+            }
+        } finally {
+            for (RpcClient c : clients) {
+                c.close();
+            }
+        }
+    }
+
     /** Checklist #39: CloseStream with an unknown key gets no answer; the connection works on. */
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
