@@ -67,7 +67,17 @@ public class JsonCodecBenchmarks {
     /** The server encodes one subscriber's stream item (one line). */
     @Benchmark
     public void serverEncodeUpdate(Blackhole bh) {
+        // A new ServiceUpdate is wrapped in a new PreparedUpdate: the body is encoded on every call.
         bh.consume(serverEncoder.encodeUpdate(subscribe, Samples.UPDATE));
+    }
+
+    /**
+     * The server encodes a stream item for one more subscriber of a change whose body is already
+     * encoded (the fan-out path: only the per-stream header is encoded).
+     */
+    @Benchmark
+    public void serverEncodeSharedUpdate(Blackhole bh) {
+        bh.consume(serverEncoder.encodeUpdate(subscribe, Samples.PREPARED));
     }
 
     private RpcRequest decodeRegister() throws Exception {

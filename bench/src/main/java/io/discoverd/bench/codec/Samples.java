@@ -1,6 +1,7 @@
 package io.discoverd.bench.codec;
 
 import io.discoverd.protocol.Args;
+import io.discoverd.protocol.PreparedUpdate;
 import io.discoverd.protocol.ServiceUpdate;
 import io.discoverd.protocol.rpc.RpcRequest;
 import java.util.Map;
@@ -24,6 +25,8 @@ final class Samples {
 
     /** A subscriber's stream item for that registration; {@code Created} is a store revision. */
     static final ServiceUpdate UPDATE = ServiceUpdate.online("web", "10.0.3.17:8080", ATTRS, 48_213);
+    /** {@link #UPDATE} shared by every subscriber of a change, its bodies encoded once per codec. */
+    static final PreparedUpdate PREPARED = new PreparedUpdate(UPDATE);
 
     /**
      * The register request as a Go JSON-RPC client writes it (PROTOCOL.md §4.2: one object per line,
