@@ -29,7 +29,10 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.vertx.core.Vertx;
+import io.etcd.jetcd.api.LeaseGrpc;
+import io.etcd.jetcd.support.Util;
 import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +51,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,7 +70,10 @@ import org.slf4j.LoggerFactory;
  * store, and a heartbeat reaching a restarted or a different daemon refreshes the same lease, keeping
  * {@code created}. To make a heartbeat one round trip (the keep-alive, with a check-only transaction
  * beside it that the key is unchanged), the daemon remembers the lease of each instance registered or
- * refreshed through it ({@link Held}); the record is dropped when the lease is gone or the key
+ * refreshed through it ({@link Held}). The keep-alives of all heartbeats go on one long-lived lease
+ * stream ({@link LeaseKeepAlives}: one request per heartbeat, nothing refreshed on its own), and the
+ * checks of concurrent heartbeats share transactions ({@link ModRevisionChecks}). The record is
+ * dropped when the lease is gone or the key
  * changed, when this daemon's watch shows the key deleted or re-created, and when no heartbeat came
  * through this daemon for two TTLs. Unregister revokes the instance's lease, which deletes its key
  * (one delete event) and makes any remembered lease fail its next keep-alive, so nothing resurrects
@@ -128,10 +135,18 @@ final class EtcdBackend implements DiscoveryBackend {
     private CompletableFuture<Void> stopped;
     /**
      * jetcd's connection manager (package-private in jetcd 0.8.6), reached once by reflection for the
-     * two workarounds below ({@link #closeKeepingVertx}, {@link #resetReconnectBackoff}); {@code null}
-     * when a jetcd whose layout changed hides it (then neither workaround runs, and a warning says so).
+     * two workarounds below ({@link #closeKeepingVertx}, {@link #resetReconnectBackoff}) and for the
+     * stub of the keep-alive stream ({@link #leaseStub}); {@code null} when a jetcd whose layout changed
+     * hides it (then neither workaround runs, keep-alives open a stream each, and a warning says so).
      */
     private final Object jetcdConnections;
+    /**
+     * Heartbeats' keep-alives, on one long-lived stream; {@code null} when {@link #jetcdConnections} is
+     * unreachable (then jetcd's {@code keepAliveOnce}, a stream per call, does the same work).
+     */
+    private final LeaseKeepAlives keepAlives;
+    /** Heartbeats' "key unchanged" checks, many per transaction. */
+    private final ModRevisionChecks checks;
     private long probeTimer = -1;
     private long sweepTimer = -1;
 
@@ -158,6 +173,9 @@ final class EtcdBackend implements DiscoveryBackend {
         this.requestTimeout = config.requestTimeout();
         // The views' tasks never block: a few threads serve every watched service.
         this.jetcdConnections = connectionManager(client);
+        this.keepAlives = jetcdConnections == null ? null
+                : new LeaseKeepAlives(this::leaseStub, requestTimeout.toMillis());
+        this.checks = new ModRevisionChecks(kv, requestTimeout.toMillis());
         this.pool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 new ThreadFactoryBuilder().setNameFormat("discoverd-etcd-%d").setDaemon(true).build());
     }
@@ -202,17 +220,15 @@ final class EtcdBackend implements DiscoveryBackend {
      * The keep-alive goes with a check-only transaction (it writes nothing, so the store revision
      * does not move) that the key is still at the mod revision this daemon last knew: a change made
      * through another daemon (other attrs, an unregister, a key deleted by hand) sends the Register
-     * down the full path, so it answers what the store holds.
+     * down the full path, so it answers what the store holds. The check is a linearizable read, not
+     * this daemon's watch (which may lag behind a change acknowledged through another daemon).
      */
     private CompletableFuture<Registration> registerOnce(String name, String addr, Map<String, String> attrs, String key) {
         Held h = held.get(key);
         if (h == null || !Objects.equals(h.attrs(), attrs)) {
             return registerFromStore(name, addr, attrs, key, 1);
         }
-        CompletableFuture<Boolean> unchanged = call(() -> kv.txn()
-                .If(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(h.modRevision())))
-                .commit())
-                .thenApply(TxnResponse::isSucceeded);
+        CompletableFuture<Boolean> unchanged = call(() -> checks.unchanged(bytes(key), h.modRevision()));
         return keepAlive(h.lease()).thenCombine(unchanged, (alive, same) -> alive && same).thenCompose(ok -> {
             if (ok) {
                 held.replace(key, h, new Held(h.lease(), h.created(), h.modRevision(), h.attrs(), System.nanoTime()));
@@ -324,10 +340,15 @@ final class EtcdBackend implements DiscoveryBackend {
 
     /** Keeps a lease alive once: {@code true}, or {@code false} when etcd no longer has it. */
     private CompletableFuture<Boolean> keepAlive(long lease) {
-        return call(() -> leases.keepAliveOnce(lease))
-                .thenApply(r -> r.getTTL() > 0)
+        return call(() -> keepAliveOnce(lease))
+                .thenApply(ttl -> ttl > 0)
                 .exceptionallyCompose(e -> isLeaseNotFound(e)
                         ? CompletableFuture.completedFuture(false) : CompletableFuture.failedFuture(e));
+    }
+
+    /** One keep-alive of a lease, on the long-lived stream when there is one: the lease's new TTL (s), 0 when gone. */
+    private CompletableFuture<Long> keepAliveOnce(long lease) {
+        return keepAlives != null ? keepAlives.keepAlive(lease) : leases.keepAliveOnce(lease).thenApply(r -> r.getTTL());
     }
 
     /** Revokes a lease this daemon granted but did not use; a failure only leaves it to expire. */
@@ -504,7 +525,7 @@ final class EtcdBackend implements DiscoveryBackend {
         long recent = System.nanoTime() - ttl.toNanos();
         CompletableFuture<?>[] refreshes = held.values().stream()
                 .filter(h -> h.refreshedNanos() - recent > 0)
-                .map(h -> leases.keepAliveOnce(h.lease()).handle((r, e) -> null))
+                .map(h -> keepAliveOnce(h.lease()).handle((r, e) -> null))
                 .toArray(CompletableFuture[]::new);
         return CompletableFuture.allOf(refreshes)
                 .completeOnTimeout(null, Math.min(2000, requestTimeout.toMillis()), TimeUnit.MILLISECONDS)
@@ -566,6 +587,9 @@ final class EtcdBackend implements DiscoveryBackend {
         }
         for (EtcdServiceView v : open) {
             v.execute(v::close);
+        }
+        if (keepAlives != null) {
+            keepAlives.close();
         }
         return CompletableFuture.runAsync(() -> {
             if (jetcdConnections != null) {
@@ -631,11 +655,30 @@ final class EtcdBackend implements DiscoveryBackend {
     /** Resets the reconnect backoff of jetcd's gRPC channel, which jetcd keeps to itself. */
     private void resetReconnectBackoff() {
         try {
-            java.lang.reflect.Method getChannel = jetcdConnections.getClass().getDeclaredMethod("getChannel");
+            Method getChannel = jetcdConnections.getClass().getDeclaredMethod("getChannel");
             getChannel.setAccessible(true);
             ((io.grpc.ManagedChannel) getChannel.invoke(jetcdConnections)).resetConnectBackoff();
         } catch (ReflectiveOperationException | RuntimeException e) {
             LOG.debug("cannot reset the reconnect backoff of jetcd's channel: {}", e.toString());
+        }
+    }
+
+    /**
+     * A lease stub on jetcd's channel, made by jetcd's connection manager (so it carries the client's
+     * credentials and options, as jetcd's own lease client does), requiring a leader as jetcd's
+     * keep-alives do: etcd then ends the stream when its member loses the leader, instead of keeping
+     * it open with nobody able to extend a lease.
+     *
+     * @throws IllegalStateException when the manager's layout changed (a new jetcd)
+     */
+    private LeaseGrpc.LeaseStub leaseStub() {
+        try {
+            Method newStub = jetcdConnections.getClass().getDeclaredMethod("newStub", Function.class);
+            newStub.setAccessible(true);
+            Function<io.grpc.ManagedChannel, LeaseGrpc.LeaseStub> make = LeaseGrpc::newStub;
+            return Util.applyRequireLeader(true, (LeaseGrpc.LeaseStub) newStub.invoke(jetcdConnections, make));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("cannot open a lease keep-alive stream on jetcd's channel: " + e, e);
         }
     }
 

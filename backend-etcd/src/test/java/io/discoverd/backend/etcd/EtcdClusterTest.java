@@ -107,10 +107,14 @@ class EtcdClusterTest {
             AtomicInteger failedRegistrations = new AtomicInteger();
             AtomicInteger slowestHeartbeatRoundMs = new AtomicInteger();
 
-            // 20 instances, registered before the faults.
+            // 20 instances, registered before the faults, all at once: one after another they took more
+            // than the 2 s TTL on a loaded machine, and the first expired before its first heartbeat.
+            Map<String, CompletableFuture<Registration>> initial = new HashMap<>();
             for (int i = 0; i < 20; i++) {
-                Registration r = EtcdTests.await(daemon.register(SERVICE, "h" + i + ":1", Map.of("i", "" + i)));
-                accepted.put("h" + i + ":1", r.instance().created());
+                initial.put("h" + i + ":1", daemon.register(SERVICE, "h" + i + ":1", Map.of("i", "" + i)).toCompletableFuture());
+            }
+            for (Map.Entry<String, CompletableFuture<Registration>> e : initial.entrySet()) {
+                accepted.put(e.getKey(), EtcdTests.await(e.getValue()).instance().created());
             }
 
             // Heartbeats of every accepted instance every TTL/3, all in flight together; a failed one is retried.
