@@ -18,20 +18,22 @@ package io.discoverd.bench;
  * @param scaleSamples         scenario 5: registers and snapshots timed at each step
  * @param idleConnections      scenario 6: idle connections held
  * @param daemonHeap           the daemon JVM's heap, e.g. {@code 2g}
+ * @param warmupMillis         how long each side (daemon, raw) is driven before a throughput is
+ *                             timed, in ms: both JVMs' JIT compilers must have done their work
  */
 public record Profile(String name, int registrations, int concurrency, int notifications, int heartbeatInstances,
                       long heartbeatMillis, int subscribers, int fanOutChanges, int[] scaleSteps, int scaleServices,
-                      int bigService, int scaleSamples, int idleConnections, String daemonHeap) {
+                      int bigService, int scaleSamples, int idleConnections, String daemonHeap, long warmupMillis) {
 
     /** A few seconds per backend: every scenario runs, with tiny sizes. */
     public static final Profile SMOKE = new Profile("smoke", 100, 4, 5, 50, 500, 10, 2,
-            new int[] {50, 100}, 10, 100, 5, 20, "512m");
+            new int[] {50, 100}, 10, 100, 5, 20, "512m", 200);
 
     /** Under two minutes for both backends on two cores. */
     public static final Profile QUICK = new Profile("quick", 2_000, 32, 100, 1_000, 3_000, 1_000, 3,
-            new int[] {1_000, 10_000}, 1_000, 5_000, 100, 1_000, "1g");
+            new int[] {1_000, 10_000}, 1_000, 5_000, 100, 1_000, "1g", 3_000);
 
     /** The sizes: 10,000 subscribers, 100,000 registrations, 10,000 idle connections. */
     public static final Profile FULL = new Profile("full", 20_000, 64, 1_000, 10_000, 15_000, 10_000, 5,
-            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g");
+            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 10_000);
 }

@@ -156,7 +156,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         final String servicePath;
         final String leaderPath;
         final Executor executor = MoreExecutors.newSequentialExecutor(pool);
-        final Map<String, Owned> owned = new HashMap<>();
+        /** Written on the executor; read by {@link #heartbeatAtOwner} on callers' threads. */
+        final Map<String, Owned> owned = new ConcurrentHashMap<>();
         final Map<String, CompletableFuture<?>> tails = new HashMap<>();
         int refs;
         ServiceView view;
@@ -169,6 +170,25 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
         String path(String addr) {
             return servicePath + "/" + addr;
+        }
+
+        /**
+         * A heartbeat at the owner answered on the caller's thread, with no hop to the executor: when
+         * this daemon owns {@code addr} with equal attrs and no other operation on it is queued or
+         * running, the deadline moves (no store write, as on the executor, ARCHITECTURE.md "Liveness").
+         * Holding the {@link #tails} lock orders it before any operation queued after it.
+         *
+         * @return the registration, or {@code null} when the operation must go through {@link #serial}
+         */
+        Registration heartbeatAtOwner(String addr, Map<String, String> attrs, long ttlNanos) {
+            synchronized (tails) {
+                Owned o = owned.get(addr);
+                if (o == null || tails.containsKey(addr) || !Objects.equals(o.attrs, attrs)) {
+                    return null;
+                }
+                o.deadlineNanos = System.nanoTime() + ttlNanos;
+                return new Registration(new Instance(name, addr, o.attrs, o.created), Outcome.REFRESHED);
+            }
         }
 
         /** Runs {@code op} on the executor after every earlier operation on {@code addr} completed. */
@@ -218,7 +238,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         int version;
         /** Only the watch of the current generation re-arms itself (see {@link #watchOwned}). */
         int watchGeneration;
-        Map<String, String> attrs;
+        /** Written on the executor; read by {@link ServiceState#heartbeatAtOwner} on callers' threads. */
+        volatile Map<String, String> attrs;
         volatile long deadlineNanos;
         /** The end ({@code lastOutageEndedAtNanos}) of the last outage added to the deadline. */
         long creditedOutage;
@@ -594,9 +615,16 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         if (closed) {
             return CompletableFuture.failedFuture(unavailable("backend closed"));
         }
+        ServiceState s = acquire(name);
+        if (adoption.isDone()) {
+            Registration heartbeat = s.heartbeatAtOwner(addr, attrs, ttl.toNanos());
+            if (heartbeat != null) {
+                release(s);
+                return CompletableFuture.completedFuture(heartbeat);
+            }
+        }
         // Not Map.copyOf: a null value must not throw here; it is stored as JSON null.
         Map<String, String> copy = attrs == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(attrs));
-        ServiceState s = acquire(name);
         CompletableFuture<Registration> result = s.serial(addr, () -> adoption.isDone() || !connected
                 ? doRegister(s, addr, copy, 0)
                 : adoption.thenComposeAsync(v -> doRegister(s, addr, copy, 0), s.executor));

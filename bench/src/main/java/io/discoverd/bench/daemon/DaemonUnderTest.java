@@ -12,6 +12,8 @@ import java.lang.management.MemoryMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -56,8 +58,14 @@ public final class DaemonUnderTest implements AutoCloseable {
         Files.createDirectories(dir);
         Path config = dir.resolve("discoverd.yaml");
         Files.writeString(config, configYaml);
-        ProcessBuilder pb = new ProcessBuilder(Processes.java(), "-Xms" + heap, "-Xmx" + heap, "-XX:+UseG1GC",
-                "-jar", jar.toString(), "serve", "--config", config.toString(), "--bind", "127.0.0.1:0")
+        List<String> command = new ArrayList<>(List.of(Processes.java(), "-Xms" + heap, "-Xmx" + heap, "-XX:+UseG1GC"));
+        // For profiling the daemon under load, e.g. BENCH_DAEMON_JAVA_OPTS=-XX:StartFlightRecording=filename=/tmp/d.jfr
+        String extra = System.getenv("BENCH_DAEMON_JAVA_OPTS");
+        if (extra != null && !extra.isBlank()) {
+            command.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        command.addAll(List.of("-jar", jar.toString(), "serve", "--config", config.toString(), "--bind", "127.0.0.1:0"));
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .directory(dir.toFile())
                 .redirectErrorStream(true);
         pb.environment().put("EXTERNAL_IP", "127.0.0.1");

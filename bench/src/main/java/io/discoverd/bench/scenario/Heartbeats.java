@@ -35,14 +35,14 @@ public final class Heartbeats implements Scenario {
             ClosedLoop.run(c, h, i -> run.raw().register(service(i), Addrs.of(4, i), RegisterThroughput.ATTRS_JSON), null, 600_000);
 
             // Warm-up, then the timed run; instance i % h on connection i % c.
-            ClosedLoop.runFor(c, Math.min(1_000, millis / 3), i -> heartbeat(connections, c, h, i));
+            ClosedLoop.runFor(c, run.profile().warmupMillis(), i -> heartbeat(connections, c, h, i));
             long writes0 = run.store().writeCounter();
             long cpu0 = run.daemon().cpuNanos();
             long[] daemon = ClosedLoop.runFor(c, millis, i -> heartbeat(connections, c, h, i));
             long cpu1 = run.daemon().cpuNanos();
             long writes1 = run.store().writeCounter();
 
-            ClosedLoop.runFor(c, Math.min(1_000, millis / 3), i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h)));
+            ClosedLoop.runFor(c, run.profile().warmupMillis(), i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h)));
             long[] raw = ClosedLoop.runFor(c, millis, i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h)));
 
             double daemonRate = daemon[0] / (daemon[1] / 1e9);

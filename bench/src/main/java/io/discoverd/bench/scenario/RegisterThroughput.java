@@ -29,9 +29,10 @@ public final class RegisterThroughput implements Scenario {
         int c = run.profile().concurrency();
         List<WireConnection> connections = run.connect(c);
         try {
-            // Warm-up (not measured): a tenth of the load, each side, in other services.
-            daemon(connections, c, Math.max(c, n / 10), "warm-register-", 1, null);
-            raw(run, c, Math.max(c, n / 10), "warm-register-", 1, null);
+            // Warm-up (not measured), each side, in other services: both JVMs must have compiled the path.
+            long warm = run.profile().warmupMillis();
+            ClosedLoop.runFor(c, warm, i -> connections.get(i % c).register("warm-register-" + (i % SERVICES), Addrs.of(1, i), ATTRS));
+            ClosedLoop.runFor(c, warm, i -> run.raw().register("warm-register-" + (i % SERVICES), Addrs.of(1, i), ATTRS_JSON));
 
             Latencies rawLat = new Latencies();
             Latencies daemonLat = new Latencies();
@@ -44,7 +45,7 @@ public final class RegisterThroughput implements Scenario {
                     rawLat.percentileMs(50), null, null));
             run.row(Row.compared(run.backend(), name(), "latency p99", "ms", daemonLat.percentileMs(99),
                     rawLat.percentileMs(99), null, null));
-            run.note(this, n + " new instances over " + SERVICES + " services, " + c
+            run.note(this, n + " new instances over " + SERVICES + " services after " + warm + " ms of warm-up on each side, " + c
                     + " in flight (daemon: one gob connection each, Agent.Register); raw: " + run.raw().registerCalls());
         } finally {
             BenchRun.close(connections);

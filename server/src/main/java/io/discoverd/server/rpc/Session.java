@@ -201,23 +201,34 @@ public final class Session {
             paused = true;
             socket.pause();
         }
-        stage.whenComplete((value, failure) -> context.runOnContext(v -> {
-            if (--inFlight <= MAX_IN_FLIGHT / 2 && paused && !closed) {
-                paused = false;
-                socket.resume();
+        // A stage completed on this event loop (a heartbeat answered from memory) is answered at once;
+        // one completed elsewhere (a store callback) hops back onto this connection's context.
+        stage.whenComplete((value, failure) -> {
+            if (Vertx.currentContext() == context) {
+                replied(request, value, failure, encode);
+            } else {
+                context.runOnContext(v -> replied(request, value, failure, encode));
             }
-            if (closed) {
-                return; // PROTOCOL.md §1.5: replies of calls still running are dropped
-            }
-            byte[] frame;
-            try {
-                frame = failure == null ? encode.apply(value) : codec.encodeError(request, errorText(failure));
-            } catch (RuntimeException e) {
-                // Every call gets an answer: a reply that cannot be encoded becomes an error reply.
-                frame = codec.encodeError(request, internalError(e));
-            }
-            write(frame);
-        }));
+        });
+    }
+
+    /** Answers a finished call; on the session's context. */
+    private <T> void replied(RpcRequest request, T value, Throwable failure, Function<T, byte[]> encode) {
+        if (--inFlight <= MAX_IN_FLIGHT / 2 && paused && !closed) {
+            paused = false;
+            socket.resume();
+        }
+        if (closed) {
+            return; // PROTOCOL.md §1.5: replies of calls still running are dropped
+        }
+        byte[] frame;
+        try {
+            frame = failure == null ? encode.apply(value) : codec.encodeError(request, errorText(failure));
+        } catch (RuntimeException e) {
+            // Every call gets an answer: a reply that cannot be encoded becomes an error reply.
+            frame = codec.encodeError(request, internalError(e));
+        }
+        write(frame);
     }
 
     private void subscribe(RpcRequest request) {
