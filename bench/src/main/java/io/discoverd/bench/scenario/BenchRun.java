@@ -48,6 +48,30 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
         return all;
     }
 
+    /**
+     * Fails when a stream on any of the connections ended with an error (a subscription the daemon
+     * could not serve), or a connection was closed by the daemon.
+     */
+    public static void checkStreams(List<WireConnection> connections, String what) {
+        long failed = 0;
+        String first = null;
+        for (WireConnection c : connections) {
+            List<String> errors = c.streamErrors();
+            if (!errors.isEmpty()) {
+                failed++;
+                first = first == null ? errors.get(0) : first;
+            }
+            if (c.closed().isDone()) {
+                failed++;
+                first = first == null ? "connection closed by the daemon" : first;
+            }
+        }
+        if (failed > 0) {
+            throw new IllegalStateException(what + ": " + failed + " of " + connections.size()
+                    + " connections had a stream end in error or were closed, e.g. " + first);
+        }
+    }
+
     /** Closes connections and waits until each is closed. */
     public static void close(List<WireConnection> connections) throws Exception {
         connections.forEach(WireConnection::close);

@@ -59,6 +59,7 @@ public final class FanOut implements Scenario {
             if (!synced.await(300, TimeUnit.SECONDS)) {
                 throw new IllegalStateException((synced.getCount()) + " of " + s + " subscribers got no snapshot");
             }
+            BenchRun.checkStreams(subscribers, "fan-out subscribers after their snapshot");
             long watches1 = run.store().watchesOn(dir);
             double maxPerChange = 0;
             for (int k = 0; k < changes; k++) {
@@ -66,6 +67,7 @@ public final class FanOut implements Scenario {
                 current.set(ch);
                 writer.get(0).register(SERVICE, ch.addr(), RegisterThroughput.ATTRS).get(60, TimeUnit.SECONDS);
                 if (!ch.left().await(120, TimeUnit.SECONDS)) {
+                    BenchRun.checkStreams(subscribers, "fan-out subscribers");
                     throw new IllegalStateException(ch.left().getCount() + " of " + s + " subscribers missed " + ch.addr());
                 }
                 maxPerChange = Math.max(maxPerChange, (System.nanoTime() - ch.sent()) / 1e6);

@@ -2,6 +2,7 @@ package io.discoverd.bench.scenario;
 
 import io.discoverd.bench.load.Addrs;
 import io.discoverd.bench.load.ClosedLoop;
+import io.discoverd.bench.load.CpuClock;
 import io.discoverd.bench.report.Row;
 import io.discoverd.bench.wire.WireConnection;
 import java.util.List;
@@ -38,7 +39,9 @@ public final class Heartbeats implements Scenario {
             ClosedLoop.runFor(c, run.profile().warmupMillis(), i -> heartbeat(connections, c, h, i));
             long writes0 = run.store().writeCounter();
             long cpu0 = run.daemon().cpuNanos();
+            CpuClock clock0 = CpuClock.now();
             long[] daemon = ClosedLoop.runFor(c, millis, i -> heartbeat(connections, c, h, i));
+            CpuClock clock1 = CpuClock.now();
             long cpu1 = run.daemon().cpuNanos();
             long writes1 = run.store().writeCounter();
 
@@ -55,6 +58,10 @@ public final class Heartbeats implements Scenario {
                     zookeeper ? "0" : "0 (keep-alives only)", writes == 0));
             run.row(Row.alone(run.backend(), name(), "daemon CPU per heartbeat", "µs", (cpu1 - cpu0) / 1e3 / daemon[0],
                     null, null));
+            run.row(Row.alone(run.backend(), name(), "load generator CPU per heartbeat", "µs",
+                    clock1.ownNanosSince(clock0) / 1e3 / daemon[0], null, null));
+            run.row(Row.alone(run.backend(), name(), "machine CPU busy while timed", "%",
+                    Math.round(clock1.machineBusyPercentSince(clock0)), null, null));
             run.note(this, h + " instances heartbeated for " + millis + " ms with " + c + " in flight over " + c
                     + " connections (" + daemon[0] + " heartbeats, " + writes + " store writes: "
                     + (zookeeper ? "zxid" : "revision") + " before and after); raw: " + run.raw().refreshCalls());

@@ -36,6 +36,7 @@ public final class WireConnection {
     private final Map<Long, CompletableFuture<GobClientDecoder.Response>> calls = new ConcurrentHashMap<>();
     private final Map<Long, Consumer<ServiceUpdate>> streams = new ConcurrentHashMap<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private final java.util.Queue<String> streamErrors = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private long nextSeq;
     private Buffer handshake = Buffer.buffer();
 
@@ -92,6 +93,9 @@ public final class WireConnection {
                     stream.accept(r.update());
                 } else if (stream != null) {
                     streams.remove(r.seq());
+                    if (!r.error().equals("EOS")) {
+                        streamErrors.add(r.error());
+                    }
                 }
             }
         } catch (GobException e) {
@@ -157,6 +161,15 @@ public final class WireConnection {
             streams.remove(seq);
             socket.write(Buffer.buffer(encoder.encodeCloseStream(seq)));
         }
+    }
+
+    /**
+     * The errors that ended streams of this connection other than with {@code EOS} (a failed
+     * subscription, PROTOCOL.md §5.5.4), in order; a benchmark that sees one has not measured what it
+     * meant to.
+     */
+    public java.util.List<String> streamErrors() {
+        return java.util.List.copyOf(streamErrors);
     }
 
     /** Completes when the connection is closed (by either side). */
