@@ -43,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -126,6 +127,16 @@ final class EtcdBackend implements DiscoveryBackend {
     private final Map<String, CompletableFuture<Void>> keyChains = new ConcurrentHashMap<>();
     /** Watched services; guarded by itself. */
     private final Map<String, ViewRef> views = new HashMap<>();
+    /** How many reads of a whole service were made (tests: a snapshot must not read the service twice). */
+    final java.util.concurrent.atomic.AtomicLong serviceReads = new java.util.concurrent.atomic.AtomicLong();
+    /** How many views linger (no subscriber, timer running); guarded by {@link #views}. */
+    private int lingering;
+    /** How long a view without subscribers stays open (ms; see {@link #release}). */
+    private volatile long viewLingerMs = DEFAULT_VIEW_LINGER.toMillis();
+    /** How long a view without subscribers stays open by default. */
+    static final Duration DEFAULT_VIEW_LINGER = Duration.ofSeconds(30);
+    /** At most this many views without subscribers are kept open at a time. */
+    static final int MAX_LINGERING = 1000;
     private volatile boolean reachable;
     /** Whether a probe has answered yet (the first outcome is always logged). */
     private volatile boolean probed;
@@ -150,10 +161,12 @@ final class EtcdBackend implements DiscoveryBackend {
     private long probeTimer = -1;
     private long sweepTimer = -1;
 
-    /** A view and how many subscriptions use it. */
+    /** A view and how many subscriptions use it; guarded by {@link #views}. */
     private static final class ViewRef {
         final EtcdServiceView view;
         int refs;
+        /** The Vert.x timer that closes the view at the end of its linger, or -1 (see {@link #release}). */
+        long lingerTimer = -1;
 
         ViewRef(EtcdServiceView view) {
             this.view = view;
@@ -413,16 +426,23 @@ final class EtcdBackend implements DiscoveryBackend {
                 ref = new ViewRef(new EtcdServiceView(this, name, servicesPrefix + name + "/",
                         MoreExecutors.newSequentialExecutor(pool)));
                 views.put(name, ref);
+            } else if (ref.lingerTimer >= 0) {
+                vertx.cancelTimer(ref.lingerTimer);
+                ref.lingerTimer = -1;
+                lingering--;
             }
             ref.refs++;
         }
         EtcdServiceView view = ref.view;
         ViewRef r = ref;
         GuardedSubscription sub = new GuardedSubscription(name, listener, s -> release(r, s));
-        view.execute(() -> view.add(sub));
         if (fresh) {
+            // The view's first read is this subscriber's barrier: the service is read once.
+            view.execute(() -> view.addBeforeLoad(sub));
             view.execute(view::start);
+            return sub;
         }
+        view.execute(() -> view.add(sub));
         readService(servicesPrefix + name + "/").whenComplete((read, err) -> view.execute(() -> {
             if (err != null) {
                 view.barrierFailed(sub, storeError(err));
@@ -433,14 +453,53 @@ final class EtcdBackend implements DiscoveryBackend {
         return sub;
     }
 
+    /**
+     * Drops a subscription. A view left without subscribers stays open for {@link #viewLingerMs}
+     * (at most {@link #MAX_LINGERING} views at a time), so that a resubscription (a client
+     * reconnecting) finds the service in memory and its watch running instead of reading it again;
+     * the timer, a new subscriber or the backend's close ends the linger.
+     */
     private void release(ViewRef ref, GuardedSubscription sub) {
         EtcdServiceView view = ref.view;
         view.execute(() -> view.remove(sub));
         synchronized (views) {
             if (--ref.refs == 0 && views.get(view.name()) == ref) {
-                views.remove(view.name());
-                view.execute(view::close);
+                long linger = viewLingerMs;
+                if (!closed && linger > 0 && lingering < MAX_LINGERING) {
+                    lingering++;
+                    ref.lingerTimer = vertx.setTimer(linger, id -> endLinger(ref, id));
+                } else {
+                    views.remove(view.name());
+                    view.execute(view::close);
+                }
             }
+        }
+    }
+
+    /** The linger timer {@code timerId} of {@code ref} fired: the view closes unless a subscriber came back. */
+    private void endLinger(ViewRef ref, long timerId) {
+        synchronized (views) {
+            if (ref.lingerTimer != timerId) {
+                return;
+            }
+            ref.lingerTimer = -1;
+            lingering--;
+            if (ref.refs == 0 && views.get(ref.view.name()) == ref) {
+                views.remove(ref.view.name());
+                ref.view.execute(ref.view::close);
+            }
+        }
+    }
+
+    /** Sets how long a view without subscribers stays open ({@link #release}); zero closes it at once (tests). */
+    void setViewLinger(Duration linger) {
+        viewLingerMs = linger.toMillis();
+    }
+
+    /** The services whose view is open now, lingering ones included (tests). */
+    Set<String> openViews() {
+        synchronized (views) {
+            return Set.copyOf(views.keySet());
         }
     }
 
@@ -459,6 +518,7 @@ final class EtcdBackend implements DiscoveryBackend {
 
     /** A linearizable read of every key under {@code prefix}. */
     CompletableFuture<EtcdServiceView.Read> readService(String prefix) {
+        serviceReads.incrementAndGet();
         ByteSequence p = bytes(prefix);
         return call(() -> kv.get(p, GetOption.builder().isPrefix(true).build()))
                 .thenApply((GetResponse r) -> new EtcdServiceView.Read(r.getHeader().getRevision(), r.getKvs()));
@@ -582,6 +642,11 @@ final class EtcdBackend implements DiscoveryBackend {
         }
         List<EtcdServiceView> open;
         synchronized (views) {
+            for (ViewRef r : views.values()) {
+                if (r.lingerTimer >= 0) {
+                    vertx.cancelTimer(r.lingerTimer);
+                }
+            }
             open = views.values().stream().map(r -> r.view).toList();
             views.clear();
         }

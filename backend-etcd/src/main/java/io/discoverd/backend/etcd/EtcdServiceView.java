@@ -71,11 +71,14 @@ final class EtcdServiceView {
     /** A subscriber waiting for its barrier read, then for the view to catch up with it. */
     private static final class Pending {
         final GuardedSubscription sub;
+        /** Whether the view's own load serves as its barrier (it subscribed before the load was read). */
+        final boolean byLoad;
         long barrierRevision = -1;
         Map<String, Long> barrier;
 
-        Pending(GuardedSubscription sub) {
+        Pending(GuardedSubscription sub, boolean byLoad) {
             this.sub = sub;
+            this.byLoad = byLoad;
         }
     }
 
@@ -130,17 +133,44 @@ final class EtcdServiceView {
     /** Adds a subscriber whose barrier read is under way ({@link #barrierDone} or {@link #barrierFailed} follows). */
     void add(GuardedSubscription sub) {
         if (!closed) {
-            pending.add(new Pending(sub));
+            pending.add(new Pending(sub, false));
         }
     }
 
     /**
+     * Adds a subscriber of a view not loaded yet, before {@link #start}: the view's first read of the
+     * service is made after it subscribed, so that read is its barrier too (the service is read once,
+     * not twice). If that read fails, the subscription fails as after its own barrier read.
+     */
+    void addBeforeLoad(GuardedSubscription sub) {
+        if (!closed) {
+            pending.add(new Pending(sub, true));
+        }
+    }
+
+    /** Whether nobody is attached or waiting (the view may linger, or close). */
+    boolean isIdle() {
+        return attached.isEmpty() && pending.isEmpty();
+    }
+
+    /**
      * The subscriber's barrier read. Its instances are taken by the same rules as the view's own
-     * (instance keys with a valid value), so that "the view holds what the read saw" can hold.
+     * (instance keys with a valid value), so that "the view holds what the read saw" can hold. A
+     * value is parsed only when the view does not hold its key at the same mod revision: a key at
+     * one mod revision has one value, already judged when the view took it.
      */
     void barrierDone(GuardedSubscription sub, Read read) {
         Map<String, Long> modRevisions = new HashMap<>();
-        instances(keyPrefix, read.kvs()).forEach((addr, e) -> modRevisions.put(addr, e.modRevision()));
+        for (KeyValue kv : read.kvs()) {
+            String addr = addrOf(kv);
+            if (addr == null) {
+                continue;
+            }
+            Entry held = entries.get(addr);
+            if ((held != null && held.modRevision() == kv.getModRevision()) || entry(kv) != null) {
+                modRevisions.put(addr, kv.getModRevision());
+            }
+        }
         for (Pending p : pending) {
             if (p.sub == sub) {
                 p.barrierRevision = read.revision();
@@ -347,34 +377,47 @@ final class EtcdServiceView {
         generation++;
         closeWatcher();
         int gen = generation;
+        // Subscribers waiting for the load now: this read is made after they subscribed.
+        List<Pending> covered = pending.stream().filter(p -> p.byLoad && p.barrier == null).toList();
         backend.readService(keyPrefix).whenComplete((read, err) -> execute(() -> {
             if (closed || gen != generation) {
                 return;
             }
             if (err != null) {
                 LOG.debug("reading {} failed: {}", keyPrefix, err.getMessage());
+                for (Pending p : covered) {
+                    barrierFailed(p.sub, backend.storeError(err));
+                }
                 scheduleRecovery(true);
                 return;
             }
-            applySnapshot(read);
+            Map<String, Entry> next = instances(keyPrefix, read.kvs());
+            if (!covered.isEmpty()) {
+                Map<String, Long> modRevisions = new HashMap<>();
+                next.forEach((addr, e) -> modRevisions.put(addr, e.modRevision()));
+                for (Pending p : covered) {
+                    p.barrierRevision = read.revision();
+                    p.barrier = modRevisions;
+                }
+            }
+            applySnapshot(read.revision(), next);
             startWatch(read.revision() + 1);
         }));
     }
 
-    private void applySnapshot(Read read) {
-        Map<String, Entry> next = instances(keyPrefix, read.kvs());
+    private void applySnapshot(long revision, Map<String, Entry> next) {
         for (String addr : List.copyOf(entries.keySet())) {
             if (!next.containsKey(addr)) {
-                removed(addr, read.revision());
+                removed(addr, revision);
             }
         }
         for (Map.Entry<String, Entry> e : next.entrySet()) {
             Entry old = entries.get(e.getKey());
             if (old == null || old.modRevision() != e.getValue().modRevision()) {
-                put(e.getKey(), e.getValue(), read.revision());
+                put(e.getKey(), e.getValue(), revision);
             }
         }
-        applied = read.revision();
+        applied = revision;
         ready = true;
         backoffMs = FIRST_BACKOFF_MS;
         tryAttach();

@@ -66,21 +66,37 @@ final class AsyncZk {
         return run(cb -> client.checkExists().inBackground(cb).forPath(path));
     }
 
-    /** Creates an ephemeral node, creating missing parents as container nodes; the event carries the stat. */
+    /**
+     * Creates an ephemeral node; its parent must exist (a missing one answers {@code NONODE}). The
+     * event carries the stat.
+     *
+     * <p>Why not Curator's {@code creatingParentContainersIfNeeded()}: in background mode Curator
+     * creates the missing parents with synchronous calls on its single background thread, so every
+     * first registration into a new service waits behind every other one (and behind any retried
+     * operation). Parents are ensured asynchronously instead ({@link #createContainer}).
+     */
     CompletableFuture<CuratorEvent> createEphemeral(String path, byte[] data) {
-        return run(cb -> client.create().creatingParentContainersIfNeeded().withMode(CreateMode.EPHEMERAL)
-                .inBackground(cb).forPath(path, data));
+        return run(cb -> client.create().withMode(CreateMode.EPHEMERAL).inBackground(cb).forPath(path, data));
     }
 
     /**
      * Creates a latch participant as Curator's {@code LeaderLatch} does: protected (a retry after a
-     * connection loss finds the node instead of creating a second one), ephemeral, sequential,
-     * missing parents created as containers. The event's name is the node's path; its stat may be
-     * {@code null} when the create was recovered after a connection loss.
+     * connection loss finds the node instead of creating a second one), ephemeral, sequential. Its
+     * parent must exist ({@code NONODE} otherwise; see {@link #createEphemeral} for why). The event's
+     * name is the node's path; its stat may be {@code null} when the create was recovered after a
+     * connection loss.
      */
     CompletableFuture<CuratorEvent> createParticipant(String path, byte[] data) {
-        return run(cb -> client.create().creatingParentContainersIfNeeded().withProtection()
+        return run(cb -> client.create().withProtection()
                 .withMode(CreateMode.EPHEMERAL_SEQUENTIAL).inBackground(cb).forPath(path, data));
+    }
+
+    /**
+     * Creates an empty container node (the server deletes it once it has had children and has none
+     * left); {@code NODEEXISTS} and {@code NONODE} (its parent is missing) are the caller's to handle.
+     */
+    CompletableFuture<CuratorEvent> createContainer(String path) {
+        return run(cb -> client.create().withMode(CreateMode.CONTAINER).inBackground(cb).forPath(path, new byte[0]));
     }
 
     CompletableFuture<CuratorEvent> setData(String path, byte[] data, int version) {

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.apache.curator.framework.CuratorFramework;
@@ -70,6 +71,8 @@ final class ServiceView {
     private final List<GuardedSubscription> attached = new ArrayList<>();
     private final List<GuardedSubscription> pending = new ArrayList<>();
     private boolean closed;
+    /** Completes (on the executor) once the cache has loaded the service; see {@link #loaded()}. */
+    private final CompletableFuture<Void> loaded = new CompletableFuture<>();
 
     ServiceView(String name, String servicePath, CuratorFramework client, Executor executor) {
         this.name = name;
@@ -80,6 +83,7 @@ final class ServiceView {
         cache.listenable().addListener(CuratorCacheListener.builder()
                 .forCreatesAndChanges((oldNode, node) -> onCacheChange(node))
                 .forDeletes(this::onCacheDelete)
+                .forInitialized(() -> execute(() -> loaded.complete(null)))
                 .build());
         cache.start();
     }
@@ -218,6 +222,16 @@ final class ServiceView {
             queuePrune(); // tombstones written since the marker left need a marker of their own
         }
         // else: a barrier holds the rest; its barrierEnded queues the next prune
+    }
+
+    /**
+     * Completes on the view's executor once the cache's first load of the service has been applied:
+     * every node the cache read at start has reached the view. The cache calls its listeners in
+     * order on Curator's single {@code runSafe} thread, so this follows every one of those events.
+     * Never completes if the view is closed first.
+     */
+    CompletableFuture<Void> loaded() {
+        return loaded;
     }
 
     /** How many tombstones the view holds (tests: they must not accumulate). */

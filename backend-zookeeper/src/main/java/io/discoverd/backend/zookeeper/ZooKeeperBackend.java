@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.CuratorEvent;
+import org.apache.curator.framework.api.CuratorEventType;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.locks.LockInternals;
 import org.apache.curator.framework.recipes.locks.LockInternalsSorter;
@@ -88,6 +89,10 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private static final Logger LOG = LoggerFactory.getLogger(ZooKeeperBackend.class);
     private static final int MAX_ATTEMPTS = 8;
     private static final long RETRY_MS = 200;
+    /** How long a view without subscribers stays open by default (see {@link #startLinger}). */
+    static final Duration DEFAULT_VIEW_LINGER = Duration.ofSeconds(30);
+    /** At most this many views without subscribers are kept open at a time. */
+    static final int MAX_LINGERING = 1000;
     /** The node name Curator's {@link LeaderLatch} gives its participants (before its protection prefix and sequence). */
     private static final String LATCH_NODE_NAME = "latch-";
     /**
@@ -139,6 +144,16 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private volatile long lastOutageEndedAtNanos;
     private volatile boolean connected;
     private volatile boolean closed;
+    /**
+     * Bumped by every connection event (disconnected, connected, expired) on the ZooKeeper event
+     * thread, in order with the answers to calls: two callbacks that see the same value ran on one
+     * connection. Written only by that thread.
+     */
+    private volatile int connectionGeneration;
+    /** How long a view without subscribers stays open (see {@link #startLinger}). */
+    private volatile Duration viewLinger = DEFAULT_VIEW_LINGER;
+    /** How many views linger now; at most {@link #MAX_LINGERING}. */
+    private final java.util.concurrent.atomic.AtomicInteger lingering = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * Where this daemon's session is recorded and how its handles close.
@@ -161,6 +176,16 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         final Map<String, CompletableFuture<?>> tails = new HashMap<>();
         int refs;
         ServiceView view;
+        /**
+         * The connection generation since which the view has followed the store without a gap
+         * (its cache started, or its last full barrier read), or -1; see {@link #snapshotBarrier}.
+         */
+        int viewGeneration = -1;
+        /** Identifies the current linger of the view (see {@link #startLinger}), or {@code null}. */
+        Object lingerToken;
+        ScheduledFuture<?> lingerTimer;
+        /** The ensured instance and leader directories ({@link #ensureParents}); {@code null} until needed or after a NONODE. */
+        CompletableFuture<Void> parents;
 
         ServiceState(String name) {
             this.name = name;
@@ -282,6 +307,13 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         // Sequential: connection states must be applied in the order Curator reports them.
         client.getConnectionStateListenable().addListener((c, state) -> onConnectionState(state),
                 MoreExecutors.newSequentialExecutor(pool));
+        // Curator calls this on the ZooKeeper event thread, for the connection events of its own watcher.
+        client.getCuratorListenable().addListener((c, event) -> {
+            if (event.getType() == CuratorEventType.WATCHED && event.getWatchedEvent() != null
+                    && event.getWatchedEvent().getType() == Watcher.Event.EventType.None) {
+                connectionGeneration++;
+            }
+        });
     }
 
     /** Starts Curator; returns at once (the connection is made in the background). */
@@ -722,47 +754,104 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      * and no read of the latch directory are needed.
      */
     private CompletableFuture<Registration> create(ServiceState s, String addr, Map<String, String> attrs, int attempt) {
-        String path = s.path(addr);
         CompletableFuture<String> participant = new CompletableFuture<>();
-        return zk.createParticipant(s.leaderPath + "/" + LATCH_NODE_NAME, addr.getBytes(StandardCharsets.UTF_8))
-                .thenCompose(ev -> {
-                    if (AsyncZk.code(ev) != Code.OK) {
-                        throw new CompletionException(storeError(AsyncZk.code(ev), s.leaderPath));
+        CompletableFuture<Void> parents = ensureParents(s);
+        return parents
+                .thenCompose(x -> zk.createParticipant(s.leaderPath + "/" + LATCH_NODE_NAME, addr.getBytes(StandardCharsets.UTF_8)))
+                .thenComposeAsync(ev -> {
+                    Code code = AsyncZk.code(ev);
+                    if (code == Code.NONODE) {
+                        // The leader directory was deleted by the server (an empty container) after
+                        // it was ensured: ensure it again.
+                        parentsGone(s, parents);
+                        return doRegister(s, addr, attrs, attempt + 1);
+                    }
+                    if (code != Code.OK) {
+                        throw new CompletionException(storeError(code, s.leaderPath));
                     }
                     participant.complete(ev.getName());
                     // A protected create recovered after a connection loss may answer without a stat.
-                    return ev.getStat() != null ? CompletableFuture.completedFuture(ev.getStat().getCzxid())
+                    CompletableFuture<Long> created = ev.getStat() != null
+                            ? CompletableFuture.completedFuture(ev.getStat().getCzxid())
                             : zk.exists(ev.getName()).thenApply(x -> {
                                 if (AsyncZk.code(x) != Code.OK || x.getStat() == null) {
                                     throw new CompletionException(storeError(AsyncZk.code(x), ev.getName()));
                                 }
                                 return x.getStat().getCzxid();
                             });
-                })
-                .thenComposeAsync(created -> {
-                    byte[] data = new StoredInstance(attrs, created).toBytes();
-                    return zk.createEphemeral(path, data).thenComposeAsync(c -> switch (AsyncZk.code(c)) {
-                        case OK -> {
-                            Stat stat = c.getStat();
-                            Owned o = new Owned(s, addr, ZKPaths.getNodeFromPath(participant.join()), created,
-                                    stat.getCzxid(), stat.getVersion(), ATTRS.intern(attrs));
-                            adopt(s, o);
-                            s.applyObserved(addr, stat, data);
-                            yield CompletableFuture.completedFuture(registration(s, addr, attrs, created, Outcome.CREATED));
-                        }
-                        case NODEEXISTS -> {
-                            // Another daemon created it meanwhile: this Register is a refresh of that one.
-                            deleteParticipant(participant.join());
-                            yield doRegister(s, addr, attrs, attempt + 1);
-                        }
-                        default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(c), path));
-                    }, s.executor);
+                    return created.thenComposeAsync(c -> createInstance(s, addr, attrs, attempt, c, participant.join(), parents),
+                            s.executor);
                 }, s.executor)
                 .whenComplete((r, e) -> {
                     if (e != null && participant.isDone()) {
                         deleteParticipant(participant.join());
                     }
                 });
+    }
+
+    /** The instance node of a new instance whose participant {@code participant} (a path) has czxid {@code created}. */
+    private CompletableFuture<Registration> createInstance(ServiceState s, String addr, Map<String, String> attrs, int attempt,
+                                                           long created, String participant, CompletableFuture<Void> parents) {
+        String path = s.path(addr);
+        byte[] data = new StoredInstance(attrs, created).toBytes();
+        return zk.createEphemeral(path, data).thenComposeAsync(c -> switch (AsyncZk.code(c)) {
+            case OK -> {
+                Stat stat = c.getStat();
+                Owned o = new Owned(s, addr, ZKPaths.getNodeFromPath(participant), created,
+                        stat.getCzxid(), stat.getVersion(), ATTRS.intern(attrs));
+                adopt(s, o);
+                s.applyObserved(addr, stat, data);
+                yield CompletableFuture.completedFuture(registration(s, addr, attrs, created, Outcome.CREATED));
+            }
+            case NODEEXISTS -> {
+                // Another daemon created it meanwhile: this Register is a refresh of that one.
+                deleteParticipant(participant);
+                yield doRegister(s, addr, attrs, attempt + 1);
+            }
+            case NONODE -> {
+                // The service directory was deleted by the server (an empty container) after it
+                // was ensured: ensure it again.
+                deleteParticipant(participant);
+                parentsGone(s, parents);
+                yield doRegister(s, addr, attrs, attempt + 1);
+            }
+            default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(c), path));
+        }, s.executor);
+    }
+
+    /**
+     * The service's instance and leader directories, created (as containers) at most once per
+     * service state rather than before every create; concurrent first registrations share the one
+     * attempt. Runs on the service's executor.
+     */
+    private CompletableFuture<Void> ensureParents(ServiceState s) {
+        CompletableFuture<Void> p = s.parents;
+        if (p == null || p.isCompletedExceptionally()) {
+            p = ensureDir(s.leaderPath, 0).thenCombine(ensureDir(s.servicePath, 0), (a, b) -> null);
+            s.parents = p;
+        }
+        return p;
+    }
+
+    /** A create under the service's directories answered NONODE: the next create ensures them again. Executor. */
+    private static void parentsGone(ServiceState s, CompletableFuture<Void> parents) {
+        if (s.parents == parents) {
+            s.parents = null;
+        }
+    }
+
+    /** Creates {@code path} and its missing ancestors as containers, asynchronously; an existing node is fine. */
+    private CompletableFuture<Void> ensureDir(String path, int attempt) {
+        return zk.createContainer(path).thenCompose(ev -> {
+            Code code = AsyncZk.code(ev);
+            if (code == Code.OK || code == Code.NODEEXISTS) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            if (code == Code.NONODE && attempt < MAX_ATTEMPTS) {
+                return ensureDir(ZKPaths.getPathAndNode(path).getPath(), 0).thenCompose(x -> ensureDir(path, attempt + 1));
+            }
+            return CompletableFuture.<Void>failedFuture(storeError(code, path));
+        });
     }
 
     /** Deletes a latch participant node of this daemon's session (a path), unless the backend is closed. */
@@ -1054,7 +1143,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     /**
      * {@inheritDoc}
      *
-     * <p>ZooKeeper: the snapshot needs a barrier (a {@code sync} and a read of the service). A
+     * <p>ZooKeeper: the snapshot needs a barrier: a {@code sync} and a marker when the service's view
+     * has followed the store on the current connection (an open or lingering view, or a new one once
+     * its cache has loaded), else a {@code sync} and a read of the service ({@link #snapshotBarrier}). A
      * subscription that cannot have it gets {@code current()} then {@code failed(StoreUnavailable)}
      * naming the connect string (PROTOCOL.md §5.5.4: never silent): at once while the store is
      * unreachable, else when the barrier has not succeeded within {@code connectionTimeout}. A
@@ -1088,7 +1179,12 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 return;
             }
             if (s.view == null) {
+                // Read before the cache sends its watch: a connection change in between then shows.
+                int generation = connectionGeneration;
                 s.view = new ServiceView(name, s.servicePath, client, s.executor);
+                s.viewGeneration = generation;
+            } else {
+                endLinger(s);
             }
             ServiceView v = s.view;
             v.addPending(sub);
@@ -1110,7 +1206,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     }
 
     private void attachAfterBarrier(ServiceState s, ServiceView v, GuardedSubscription sub, long deadlineNanos) {
-        barrier(s, v).whenCompleteAsync((x, e) -> {
+        snapshotBarrier(s, v).whenCompleteAsync((x, e) -> {
             if (sub.isClosed() || v.isClosed() || closed) {
                 return;
             }
@@ -1132,10 +1228,157 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private void detach(ServiceState s, GuardedSubscription sub) {
         ServiceView v = s.view;
         if (v != null && v.detach(sub)) {
+            if (startLinger(s)) {
+                return; // the subscription's reference on the service passes to the linger
+            }
             v.close();
             s.view = null;
         }
         release(s);
+    }
+
+    /**
+     * Keeps a view without subscribers open for {@link #viewLinger}, so that a resubscription (a
+     * client reconnecting, or subscribing for a moment as the Go client's helpers do) is served from
+     * memory instead of a new cache reading the whole service. At most {@link #MAX_LINGERING} views
+     * linger at a time (each holds its service's instances); a linger holds one reference on the
+     * service state, released by {@link #endLinger} or when the timer closes the view; the backend's
+     * close closes lingering views with the others. Runs on the service's executor.
+     *
+     * @return whether the view lingers (else the caller closes it)
+     */
+    private boolean startLinger(ServiceState s) {
+        long lingerMs = viewLinger.toMillis();
+        if (closed || lingerMs <= 0) {
+            return false;
+        }
+        if (lingering.incrementAndGet() > MAX_LINGERING) {
+            lingering.decrementAndGet();
+            return false;
+        }
+        Object token = new Object();
+        ScheduledFuture<?> timer = schedule(() -> runOn(s, () -> {
+            if (s.lingerToken == token) {
+                ServiceView v = s.view;
+                s.view = null;
+                if (v != null) { // else the backend's close has closed it
+                    v.close();
+                }
+                endLinger(s);
+            }
+        }), lingerMs, TimeUnit.MILLISECONDS);
+        if (timer == null) {
+            lingering.decrementAndGet();
+            return false;
+        }
+        s.lingerToken = token;
+        s.lingerTimer = timer;
+        return true;
+    }
+
+    /** Ends the service's linger, if any (a new subscriber arrived, or its time is up). Executor. */
+    private void endLinger(ServiceState s) {
+        if (s.lingerToken != null) {
+            s.lingerToken = null;
+            s.lingerTimer.cancel(false);
+            s.lingerTimer = null;
+            lingering.decrementAndGet();
+            release(s);
+        }
+    }
+
+    /** How many views are open now, lingering ones included (tests). */
+    int openViews() {
+        int n = 0;
+        for (ServiceState s : allServices()) {
+            boolean open;
+            try {
+                open = CompletableFuture.supplyAsync(() -> s.view != null && !s.view.isClosed(), s.executor).join();
+            } catch (RejectedExecutionException e) {
+                open = s.view != null && !s.view.isClosed(); // closed: no task runs any more
+            }
+            if (open) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Sets how long a view without subscribers stays open ({@link #startLinger}); zero closes it at once. */
+    void setViewLinger(Duration linger) {
+        this.viewLinger = linger;
+    }
+
+    /**
+     * The barrier before a new subscriber's snapshot. When the view has followed the store without
+     * a connection loss since its last full read (or since its cache started), a {@link #marker}
+     * suffices: every change acknowledged before the subscribe has then reached the view, and no
+     * node is read again. Otherwise (the connection moved, or the cache's first load does not end in
+     * time), the full {@link #barrier} reads the service. Completes on the service's executor.
+     */
+    private CompletableFuture<Void> snapshotBarrier(ServiceState s, ServiceView v) {
+        int base = s.viewGeneration;
+        return marker(s).thenComposeAsync(generation -> {
+            if (v.isClosed() || generation == -1 || generation != base || s.view != v) {
+                return barrier(s, v);
+            }
+            if (v.loaded().isDone()) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            // The first load is still under way: wait for it, but not forever (a cache that cannot
+            // finish its load, e.g. across a connection loss, never says so).
+            CompletableFuture<Boolean> loaded = v.loaded().thenApply(x -> true);
+            ScheduledFuture<?> t = schedule(() -> runOn(s, () -> loaded.complete(false)),
+                    connectionTimeout.toMillis() / 2, TimeUnit.MILLISECONDS);
+            return loaded.thenComposeAsync(ok -> {
+                if (t != null) {
+                    t.cancel(false);
+                }
+                return ok && s.viewGeneration == base ? CompletableFuture.<Void>completedFuture(null) : barrier(s, v);
+            }, s.executor);
+        }, s.executor);
+    }
+
+    /**
+     * A read-your-writes marker without reading the service: a {@code sync}, then (sent from the
+     * sync's callback) an {@code exists} of the service, then a hop through Curator's
+     * {@code runSafe} thread onto the service's executor.
+     *
+     * <p>Why it suffices: the server sends the watch notifications of every change it applied
+     * before answering the sync ahead of the sync's answer; the cache, called on the same event
+     * thread, has therefore sent its read of every changed node before the {@code exists} is sent,
+     * so those reads are answered first, and the cache's listener calls for them are queued on the
+     * {@code runSafe} thread before the marker. All of this holds on one connection only: the
+     * result is the connection generation seen by both callbacks, or -1 when they differ.
+     */
+    private CompletableFuture<Integer> marker(ServiceState s) {
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        int[] atSync = {-1};
+        zk.sync(s.servicePath).thenCompose(sync -> {
+            Code c = AsyncZk.code(sync);
+            if (c != Code.OK && c != Code.NONODE) {
+                throw new CompletionException(storeError(c, s.servicePath));
+            }
+            atSync[0] = connectionGeneration; // on the ZooKeeper event thread, as are generation changes
+            return zk.exists(s.servicePath);
+        }).whenComplete((ev, e) -> {
+            if (e != null) {
+                done.completeExceptionally(e);
+                return;
+            }
+            Code c = AsyncZk.code(ev);
+            if (c != Code.OK && c != Code.NONODE) {
+                done.completeExceptionally(storeError(c, s.servicePath));
+                return;
+            }
+            int generation = atSync[0] == connectionGeneration ? atSync[0] : -1;
+            try {
+                client.runSafe(() -> runOn(s, () -> done.complete(generation)));
+            } catch (RuntimeException x) {
+                done.completeExceptionally(x);
+            }
+        });
+        return done;
     }
 
     private void resync(ServiceState s, ServiceView v) {
@@ -1163,10 +1406,14 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      */
     private CompletableFuture<Void> barrier(ServiceState s, ServiceView v) {
         long token = v.barrierStarted();
-        CompletableFuture<Void> done = readService(s).thenComposeAsync(reads -> {
+        int[] atSync = {-1};
+        CompletableFuture<Void> done = readService(s, atSync).thenComposeAsync(reads -> {
             if (v.isClosed()) {
                 return CompletableFuture.<Void>completedFuture(null);
             }
+            // Read after the sync on one connection: the view is complete as of then, and the watch
+            // (re-registered first on a new connection) has been in place since.
+            int generation = atSync[0] == connectionGeneration ? atSync[0] : -1;
             Map<String, Read> byAddr = new HashMap<>();
             for (Read r : reads) {
                 byAddr.put(r.addr(), r);
@@ -1191,7 +1438,11 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                     }, s.executor));
                 }
             }
-            return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new));
+            return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).thenRunAsync(() -> {
+                if (generation != -1 && s.view == v) {
+                    s.viewGeneration = generation;
+                }
+            }, s.executor);
         }, s.executor);
         // Once its reads are applied (or abandoned) the barrier no longer pins tombstones.
         done.whenComplete((x, e) -> runOn(s, () -> v.barrierEnded(token)));
@@ -1200,12 +1451,18 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     /** sync + getChildren + getData of each child; a missing service is empty. */
     private CompletableFuture<List<Read>> readService(ServiceState s) {
+        return readService(s, new int[1]);
+    }
+
+    /** As {@link #readService(ServiceState)}; stores the connection generation at the sync's answer in {@code atSync[0]}. */
+    private CompletableFuture<List<Read>> readService(ServiceState s, int[] atSync) {
         return zk.sync(s.servicePath)
                 .thenCompose(sync -> {
                     Code c = AsyncZk.code(sync);
                     if (c != Code.OK && c != Code.NONODE) {
                         throw new CompletionException(storeError(c, s.servicePath));
                     }
+                    atSync[0] = connectionGeneration;
                     return zk.getChildren(s.servicePath);
                 })
                 .thenCompose(ev -> {

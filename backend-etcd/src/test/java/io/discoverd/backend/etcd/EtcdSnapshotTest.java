@@ -1,0 +1,97 @@
+package io.discoverd.backend.etcd;
+
+import static io.discoverd.backend.etcd.EtcdTests.TIMEOUT;
+import static io.discoverd.backend.etcd.EtcdTests.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.discoverd.backend.Subscription;
+import io.discoverd.backend.contract.RecordingListener;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Subscription snapshots on etcd: the first subscriber of a service is served by the view's own
+ * read, a view lingers after its last subscriber so that a resubscription does not load the service
+ * again, and neither costs read-your-writes through another daemon.
+ */
+class EtcdSnapshotTest extends EtcdTestBase {
+
+    private EtcdBackend etcdBackend() {
+        return (EtcdBackend) backend(Duration.ofSeconds(30));
+    }
+
+    private static Set<String> snapshotAddrs(RecordingListener l) {
+        return l.awaitCurrent(TIMEOUT).stream().map(RecordingListener.Event::addr).collect(Collectors.toSet());
+    }
+
+    @Test
+    void firstSubscriber_readsTheServiceOnce_andAResubscriptionWithinTheLinger_onceMore() throws Exception {
+        EtcdBackend b = etcdBackend();
+        for (int i = 0; i < 20; i++) {
+            await(b.register("once", "o:" + i, null));
+        }
+        long before = b.serviceReads.get();
+        RecordingListener first = new RecordingListener();
+        Subscription sub = b.subscribe("once", first);
+        assertEquals(20, snapshotAddrs(first).size());
+        assertEquals(1, b.serviceReads.get() - before, "reads of the service for the first snapshot");
+        sub.close();
+        assertEquals(Set.of("once"), b.openViews(), "the view lingers");
+
+        RecordingListener again = new RecordingListener();
+        Subscription second = b.subscribe("once", again);
+        assertEquals(20, snapshotAddrs(again).size());
+        second.close();
+        // Its barrier read only: the lingering view is not loaded again.
+        assertEquals(2, b.serviceReads.get() - before, "reads of the service for both snapshots");
+        first.assertNoViolations();
+        again.assertNoViolations();
+    }
+
+    @Test
+    void lingeringView_closesAfterItsTime_andOnBackendClose() throws Exception {
+        EtcdBackend b = etcdBackend();
+        b.setViewLinger(Duration.ofMillis(300));
+        RecordingListener l = new RecordingListener();
+        Subscription sub = b.subscribe("short", l);
+        l.awaitCurrent(TIMEOUT);
+        sub.close();
+        assertEquals(Set.of("short"), b.openViews());
+        EtcdTests.waitFor(TIMEOUT, "the lingering view closed", () -> b.openViews().isEmpty());
+
+        b.setViewLinger(Duration.ofHours(1));
+        RecordingListener l2 = new RecordingListener();
+        Subscription sub2 = b.subscribe("long", l2);
+        l2.awaitCurrent(TIMEOUT);
+        sub2.close();
+        assertEquals(Set.of("long"), b.openViews());
+        await(b.close());
+        assertEquals(Set.of(), b.openViews(), "the backend's close closes lingering views");
+    }
+
+    @Test
+    void subscribeAfterWritesThroughAnotherDaemon_seesThem_withALingeringView() throws Exception {
+        EtcdBackend a = etcdBackend();
+        EtcdBackend other = etcdBackend();
+        await(other.register("ryw", "r:base", Map.of("v", "-1")));
+        for (int i = 0; i < 30; i++) {
+            await(other.register("ryw", "r:" + i, null));
+            await(other.register("ryw", "r:base", Map.of("v", "" + i)));
+            if (i > 0) {
+                await(other.unregister("ryw", "r:" + (i - 1)));
+            }
+            RecordingListener l = new RecordingListener();
+            Subscription sub = a.subscribe("ryw", l);
+            l.awaitCurrent(TIMEOUT);
+            Map<String, RecordingListener.Event> snap = l.snapshotByAddr();
+            sub.close();
+            assertEquals(Set.of("r:base", "r:" + i), snap.keySet(), "iteration " + i);
+            assertEquals(Map.of("v", "" + i), snap.get("r:base").attrs(), "iteration " + i);
+            l.assertNoViolations();
+        }
+        assertEquals(Set.of("ryw"), a.openViews());
+    }
+}
