@@ -124,6 +124,17 @@ final class EtcdBackend implements DiscoveryBackend {
     private final Duration requestTimeout;
     private final ExecutorService pool;
     private final Map<String, Held> held = new ConcurrentHashMap<>();
+    /** The longest time after start during which unknown keys are read before they are created, in s. */
+    static final long RESTART_WINDOW_SECONDS = 15;
+    /**
+     * Until one TTL (at most {@link #RESTART_WINDOW_SECONDS}) after start ({@link System#nanoTime()}),
+     * a Register for a key this daemon does not hold reads the key first: the instances of a
+     * restarted daemon's clients are in the store already, and their clients heartbeat every few
+     * seconds (5 s for the original client and ours). Afterwards an unknown key is most likely new,
+     * and is created at once (a lease grant and one transaction, as a bare etcd client would), the
+     * transaction reading the key when it exists; the lease granted for an existing key is revoked.
+     */
+    private final long createFirstFromNanos;
     private final Map<String, CompletableFuture<Void>> keyChains = new ConcurrentHashMap<>();
     /** Watched services; guarded by itself. */
     private final Map<String, ViewRef> views = new HashMap<>();
@@ -183,6 +194,7 @@ final class EtcdBackend implements DiscoveryBackend {
         this.servicesPrefix = config.prefix() + "/services/";
         this.ttl = registrationTtl;
         this.leaseSeconds = Math.max(1, (registrationTtl.toMillis() + 999) / 1000);
+        this.createFirstFromNanos = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.min(leaseSeconds, RESTART_WINDOW_SECONDS));
         this.requestTimeout = config.requestTimeout();
         // The views' tasks never block: a few threads serve every watched service.
         this.jetcdConnections = connectionManager(client);
@@ -238,6 +250,9 @@ final class EtcdBackend implements DiscoveryBackend {
      */
     private CompletableFuture<Registration> registerOnce(String name, String addr, Map<String, String> attrs, String key) {
         Held h = held.get(key);
+        if (h == null && createsFirst()) {
+            return create(name, addr, attrs, key, 1);
+        }
         if (h == null || !Objects.equals(h.attrs(), attrs)) {
             return registerFromStore(name, addr, attrs, key, 1);
         }
@@ -257,40 +272,59 @@ final class EtcdBackend implements DiscoveryBackend {
     private CompletableFuture<Registration> registerFromStore(String name, String addr, Map<String, String> attrs,
                                                               String key, int attempt) {
         if (attempt > MAX_ATTEMPTS) {
-            return CompletableFuture.failedFuture(new DiscoveryException.StoreUnavailable(
-                    "etcd: key " + key + " kept changing under " + MAX_ATTEMPTS + " attempts to register it"));
+            return tooManyAttempts(key);
         }
-        return call(() -> kv.get(bytes(key))).thenCompose(resp -> {
-            if (resp.getKvs().isEmpty()) {
-                return create(name, addr, attrs, key, attempt);
+        return call(() -> kv.get(bytes(key))).thenCompose(resp ->
+                registerOver(name, addr, attrs, key, resp.getKvs().isEmpty() ? null : resp.getKvs().get(0), attempt));
+    }
+
+    /** Whether a Register for a key this daemon does not hold now creates it at once (see {@link #createFirstFromNanos}). */
+    boolean createsFirst() {
+        return System.nanoTime() - createFirstFromNanos >= 0;
+    }
+
+    private static CompletableFuture<Registration> tooManyAttempts(String key) {
+        return CompletableFuture.failedFuture(new DiscoveryException.StoreUnavailable(
+                "etcd: key " + key + " kept changing under " + MAX_ATTEMPTS + " attempts to register it"));
+    }
+
+    /** Registers over what the store holds for the key ({@code null}: nothing). */
+    private CompletableFuture<Registration> registerOver(String name, String addr, Map<String, String> attrs, String key,
+                                                         KeyValue stored, int attempt) {
+        if (attempt > MAX_ATTEMPTS) {
+            return tooManyAttempts(key);
+        }
+        if (stored == null) {
+            return create(name, addr, attrs, key, attempt);
+        }
+        if (stored.getLease() == 0) {
+            return adoptUnleased(name, addr, attrs, key, stored, attempt);
+        }
+        return keepAlive(stored.getLease()).thenCompose(alive -> {
+            if (!alive) { // the lease ran out between the read and the keep-alive: the key goes too
+                return registerFromStore(name, addr, attrs, key, attempt + 1);
             }
-            KeyValue stored = resp.getKvs().get(0);
-            if (stored.getLease() == 0) {
-                return adoptUnleased(name, addr, attrs, key, stored, attempt);
+            Optional<StoredAttrs.Parsed> current = StoredAttrs.parse(stored.getValue().getBytes());
+            if (current.isPresent() && Objects.equals(current.get().attrs(), attrs)) {
+                remember(key, stored.getLease(), stored.getCreateRevision(), stored.getModRevision(), attrs);
+                return CompletableFuture.completedFuture(
+                        new Registration(new Instance(name, addr, attrs, stored.getCreateRevision()), Outcome.REFRESHED));
             }
-            return keepAlive(stored.getLease()).thenCompose(alive -> {
-                if (!alive) { // the lease ran out between the read and the keep-alive: the key goes too
+            return putIfUnchanged(key, attrs, stored, stored.getLease()).thenCompose(modRevision -> {
+                if (modRevision < 0) {
                     return registerFromStore(name, addr, attrs, key, attempt + 1);
                 }
-                Optional<StoredAttrs.Parsed> current = StoredAttrs.parse(stored.getValue().getBytes());
-                if (current.isPresent() && Objects.equals(current.get().attrs(), attrs)) {
-                    remember(key, stored.getLease(), stored.getCreateRevision(), stored.getModRevision(), attrs);
-                    return CompletableFuture.completedFuture(
-                            new Registration(new Instance(name, addr, attrs, stored.getCreateRevision()), Outcome.REFRESHED));
-                }
-                return putIfUnchanged(key, attrs, stored, stored.getLease()).thenCompose(modRevision -> {
-                    if (modRevision < 0) {
-                        return registerFromStore(name, addr, attrs, key, attempt + 1);
-                    }
-                    remember(key, stored.getLease(), stored.getCreateRevision(), modRevision, attrs);
-                    return CompletableFuture.completedFuture(
-                            new Registration(new Instance(name, addr, attrs, stored.getCreateRevision()), Outcome.UPDATED));
-                });
+                remember(key, stored.getLease(), stored.getCreateRevision(), modRevision, attrs);
+                return CompletableFuture.completedFuture(
+                        new Registration(new Instance(name, addr, attrs, stored.getCreateRevision()), Outcome.UPDATED));
             });
         });
     }
 
-    /** Grants a lease and creates the key on it if it is still absent. */
+    /**
+     * Grants a lease and creates the key on it if it is still absent; when it exists, the same
+     * transaction reads it and the Register goes on over what it holds.
+     */
     private CompletableFuture<Registration> create(String name, String addr, Map<String, String> attrs, String key, int attempt) {
         return call(() -> leases.grant(leaseSeconds)).thenCompose(grant -> {
             long lease = grant.getID();
@@ -299,11 +333,13 @@ final class EtcdBackend implements DiscoveryBackend {
                     .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
                     .Then(Op.put(k, ByteSequence.from(StoredAttrs.encode(attrs)), PutOption.builder().withLeaseId(lease).build()),
                             Op.get(k, GetOption.DEFAULT))
+                    .Else(Op.get(k, GetOption.DEFAULT))
                     .commit())
                     .thenCompose(txn -> {
-                        if (!txn.isSucceeded()) { // created meanwhile, through another daemon: refresh that one
+                        if (!txn.isSucceeded()) { // it exists (made through another daemon): refresh that one
                             revokeQuietly(lease);
-                            return registerFromStore(name, addr, attrs, key, attempt + 1);
+                            List<KeyValue> kvs = txn.getGetResponses().isEmpty() ? List.of() : txn.getGetResponses().get(0).getKvs();
+                            return registerOver(name, addr, attrs, key, kvs.isEmpty() ? null : kvs.get(0), attempt + 1);
                         }
                         KeyValue created = createdKv(txn);
                         remember(key, lease, created.getCreateRevision(), created.getModRevision(), attrs);

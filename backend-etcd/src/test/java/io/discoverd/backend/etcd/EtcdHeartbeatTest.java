@@ -78,6 +78,44 @@ class EtcdHeartbeatTest extends EtcdTestBase {
         return section.getString("prefix") + "/services/" + name + "/" + addr;
     }
 
+    /**
+     * Once its restart window is over, a daemon creates an instance it does not hold at once, as a
+     * bare etcd client would: a lease grant and one transaction, no read. An instance that exists
+     * (registered through another daemon) is read by that same transaction and refreshed with its
+     * {@code created} kept; the lease granted for nothing is revoked.
+     */
+    @Test
+    void afterTheRestartWindow_aNewInstanceCostsALeaseGrantAndOneTransaction() throws Exception {
+        DiscoveryBackend other = backend(Duration.ofSeconds(30));
+        Registration held = await(other.register("opt", "held:1", Map.of("a", "1")));
+        DiscoveryBackend daemon = backend(Duration.ofSeconds(2)); // its window: one TTL, 2 s
+        EtcdTests.waitFor(TIMEOUT, "the restart window to end", ((EtcdBackend) daemon)::createsFirst);
+        long ranges = grpcCounter("grpc_server_started_total", "Range");
+        long txns = grpcCounter("grpc_server_started_total", "Txn");
+        long grants = grpcCounter("grpc_server_started_total", "LeaseGrant");
+        long revokes = grpcCounter("grpc_server_started_total", "LeaseRevoke");
+
+        for (int i = 0; i < 10; i++) {
+            assertEquals(Outcome.CREATED, await(daemon.register("opt", "new" + i + ":1", null)).outcome());
+        }
+        // Each backend's health probe reads once a second; a read per Register would make at least 10.
+        long reads = grpcCounter("grpc_server_started_total", "Range") - ranges;
+        assertTrue(reads < 10, reads + " reads for 10 new instances");
+        assertEquals(10, grpcCounter("grpc_server_started_total", "Txn") - txns, "transactions for 10 new instances");
+        assertEquals(10, grpcCounter("grpc_server_started_total", "LeaseGrant") - grants, "leases for 10 new instances");
+
+        Registration refreshed = await(daemon.register("opt", "held:1", Map.of("a", "1")));
+        assertEquals(Outcome.REFRESHED, refreshed.outcome());
+        assertEquals(held.instance().created(), refreshed.instance().created());
+        EtcdTests.waitFor(TIMEOUT, "the unused lease to be revoked", () -> {
+            try {
+                return grpcCounter("grpc_server_started_total", "LeaseRevoke") - revokes == 1;
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+    }
+
     @Test
     void heartbeat_refreshesTheLease() throws Exception {
         DiscoveryBackend daemon = backend(Duration.ofSeconds(3));

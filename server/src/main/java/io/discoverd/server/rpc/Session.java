@@ -24,7 +24,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Queue;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -410,6 +413,15 @@ public final class Session {
         Subscription subscription;
         boolean sentinelSent;
         boolean ended;
+        /**
+         * What the backend reported and the context has not handled yet, in order: {@link
+         * PreparedUpdate}s and at most one {@link Failure}. A burst (a snapshot of thousands of
+         * instances) is handled by one task on the context instead of one task per update, so its
+         * frames go out in few writes.
+         */
+        private final Queue<Object> inbox = new ConcurrentLinkedQueue<>();
+        private final AtomicBoolean drainQueued = new AtomicBoolean();
+        private final Handler<Void> drainTask = v -> drain();
 
         Stream(RpcRequest call) {
             this.call = call;
@@ -425,27 +437,49 @@ public final class Session {
             }
         }
 
+        /** Any thread: queues an item and makes sure a drain runs on the context after it. */
+        private void post(Object item) {
+            inbox.add(item);
+            if (drainQueued.compareAndSet(false, true)) {
+                context.runOnContext(drainTask);
+            }
+        }
+
+        /** On the context: handles everything queued so far, in order. */
+        private void drain() {
+            drainQueued.set(false); // an item queued from now on queues another drain
+            Object item;
+            while ((item = inbox.poll()) != null) {
+                if (item instanceof PreparedUpdate u) {
+                    deliver(this, u);
+                } else {
+                    fail(this, ((Failure) item).text());
+                }
+            }
+        }
+
         @Override
         public void online(Instance instance) {
-            PreparedUpdate u = agent.prepareOnline(instance);
-            context.runOnContext(v -> deliver(this, u));
+            post(agent.prepareOnline(instance));
         }
 
         @Override
         public void offline(String name, String addr) {
-            PreparedUpdate u = agent.prepareOffline(name, addr);
-            context.runOnContext(v -> deliver(this, u));
+            post(agent.prepareOffline(name, addr));
         }
 
         @Override
         public void current() {
-            context.runOnContext(v -> deliver(this, PreparedUpdate.SENTINEL));
+            post(PreparedUpdate.SENTINEL);
         }
 
         @Override
         public void failed(DiscoveryException cause) {
-            String text = cause == null ? null : cause.getMessage();
-            context.runOnContext(v -> fail(this, text));
+            post(new Failure(cause == null ? null : cause.getMessage()));
         }
+    }
+
+    /** A stream's failure, queued behind the updates reported before it. */
+    private record Failure(String text) {
     }
 }

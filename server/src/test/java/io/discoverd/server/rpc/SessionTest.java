@@ -393,7 +393,9 @@ class SessionTest {
             await("slow connection closed", () -> daemon.daemon.openConnections() == 1);
             assertEquals("127.0.0.1:1", writer.call("Agent.Register", 100000, args("web", ":1")).string());
         }
-        // Cut off, not drained: the reader gets far less than was queued for it, then EOF or a reset.
+        // Cut off, not drained: the reader gets less than was queued for it (what the daemon still held,
+        // at least half its 64 KiB bound, is discarded; the kernel's socket buffers, a few MB on loopback,
+        // may hold the rest), then EOF or a reset.
         long readable = 0;
         byte[] buf = new byte[65536];
         try {
@@ -403,7 +405,7 @@ class SessionTest {
         } catch (java.net.SocketException reset) {
             // the expected end of an aborted connection
         }
-        assertTrue(readable < queued / 2, "read " + readable + " of " + queued + " bytes queued");
+        assertTrue(readable < queued - 32_768, "read " + readable + " of " + queued + " bytes queued");
         slow.close();
     }
 
