@@ -184,6 +184,10 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         /** Identifies the current linger of the view (see {@link #startLinger}), or {@code null}. */
         Object lingerToken;
         ScheduledFuture<?> lingerTimer;
+        /** The marker not sent yet, joined by every subscriber arriving until it is ({@link #sharedMarker}). */
+        CompletableFuture<Integer> nextMarker;
+        /** Whether a marker of this service is in flight (the next one waits for it). */
+        boolean markerInFlight;
         /** The ensured instance and leader directories ({@link #ensureParents}); {@code null} until needed or after a NONODE. */
         CompletableFuture<Void> parents;
 
@@ -1318,7 +1322,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      */
     private CompletableFuture<Void> snapshotBarrier(ServiceState s, ServiceView v) {
         int base = s.viewGeneration;
-        return marker(s).thenComposeAsync(generation -> {
+        return sharedMarker(s).thenComposeAsync(generation -> {
             if (v.isClosed() || generation == -1 || generation != base || s.view != v) {
                 return barrier(s, v);
             }
@@ -1337,6 +1341,47 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 return ok && s.viewGeneration == base ? CompletableFuture.<Void>completedFuture(null) : barrier(s, v);
             }, s.executor);
         }, s.executor);
+    }
+
+    /**
+     * A {@link #marker} for a subscriber that arrived just now, shared with every other subscriber of
+     * the service that arrives before it is sent: each is sent after all of its subscribers arrived,
+     * so it is a read-your-writes barrier for each of them. At most one marker per service is in
+     * flight; subscribers arriving meanwhile share the next. A burst of thousands of subscribers
+     * (clients reconnecting after a daemon restart) thus costs a few markers, not one each. Runs on
+     * the service's executor.
+     */
+    private CompletableFuture<Integer> sharedMarker(ServiceState s) {
+        if (s.nextMarker == null) {
+            s.nextMarker = new CompletableFuture<>();
+            if (!s.markerInFlight) {
+                sendMarker(s);
+            }
+        }
+        return s.nextMarker;
+    }
+
+    /** Sends the next marker from a task queued behind the subscribers already waiting on the executor. */
+    private void sendMarker(ServiceState s) {
+        runOn(s, () -> {
+            CompletableFuture<Integer> joined = s.nextMarker;
+            if (joined == null || s.markerInFlight) {
+                return;
+            }
+            s.nextMarker = null;
+            s.markerInFlight = true;
+            marker(s).whenCompleteAsync((generation, e) -> {
+                s.markerInFlight = false;
+                if (s.nextMarker != null) {
+                    sendMarker(s);
+                }
+                if (e != null) {
+                    joined.completeExceptionally(e);
+                } else {
+                    joined.complete(generation);
+                }
+            }, s.executor);
+        });
     }
 
     /**

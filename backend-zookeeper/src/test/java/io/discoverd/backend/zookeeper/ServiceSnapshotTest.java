@@ -46,11 +46,16 @@ class ServiceSnapshotTest extends ZooKeeperTestBase {
 
     /** Counts Curator's background getData calls of a client. */
     private static AtomicInteger countGetData(CuratorFramework client) {
+        return countCalls(client, "GetDataBuilderImpl");
+    }
+
+    /** Counts a client's calls whose Curator trace name starts with {@code builder}, e.g. {@code SyncBuilderImpl}. */
+    private static AtomicInteger countCalls(CuratorFramework client, String builder) {
         AtomicInteger n = new AtomicInteger();
         client.getZookeeperClient().setTracerDriver(new TracerDriver() {
             @Override
             public void addTrace(String name, long time, TimeUnit unit) {
-                if (name.startsWith("GetDataBuilderImpl")) {
+                if (name.startsWith(builder)) {
                     n.incrementAndGet();
                 }
             }
@@ -89,6 +94,33 @@ class ServiceSnapshotTest extends ZooKeeperTestBase {
         // A barrier that reads the service would read the 100 instance nodes.
         assertTrue(reads.get() < 10, "instance reads for the resubscription: " + reads.get());
         again.assertNoViolations();
+    }
+
+    /**
+     * A burst of subscribers (clients reconnecting after a daemon restart) shares its read-your-writes
+     * markers: far fewer syncs than subscribers, and each still gets the snapshot.
+     */
+    @Test
+    void aBurstOfSubscribers_sharesItsMarkers() throws Exception {
+        TestingServer s = server();
+        ZooKeeperBackend b = backend(s);
+        await(b.register("burst", "b:1", null));
+        RecordingListener first = new RecordingListener();
+        b.subscribe("burst", first);
+        assertEquals(Set.of("b:1"), snapshotAddrs(first));
+
+        AtomicInteger syncs = countCalls(b.client(), "SyncBuilderImpl");
+        List<RecordingListener> burst = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            RecordingListener l = new RecordingListener();
+            burst.add(l);
+            b.subscribe("burst", l);
+        }
+        for (RecordingListener l : burst) {
+            assertEquals(Set.of("b:1"), snapshotAddrs(l));
+            l.assertNoViolations();
+        }
+        assertTrue(syncs.get() < 30, syncs.get() + " syncs for 300 subscribers");
     }
 
     @Test
