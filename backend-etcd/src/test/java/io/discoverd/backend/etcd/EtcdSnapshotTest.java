@@ -3,6 +3,7 @@ package io.discoverd.backend.etcd;
 import static io.discoverd.backend.etcd.EtcdTests.TIMEOUT;
 import static io.discoverd.backend.etcd.EtcdTests.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.discoverd.backend.Subscription;
 import io.discoverd.backend.contract.RecordingListener;
@@ -49,6 +50,33 @@ class EtcdSnapshotTest extends EtcdTestBase {
         assertEquals(2, b.serviceReads.get() - before, "reads of the service for both snapshots");
         first.assertNoViolations();
         again.assertNoViolations();
+    }
+
+    /**
+     * A burst of subscribers (clients reconnecting after a daemon restart) shares its barrier reads:
+     * far fewer reads than subscribers, and each still gets the snapshot.
+     */
+    @Test
+    void aBurstOfSubscribers_sharesItsBarrierReads() throws Exception {
+        EtcdBackend b = etcdBackend();
+        await(b.register("burst", "b:1", null));
+        RecordingListener first = new RecordingListener();
+        b.subscribe("burst", first);
+        assertEquals(Set.of("b:1"), snapshotAddrs(first));
+
+        long before = b.serviceReads.get();
+        java.util.List<RecordingListener> burst = new java.util.ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            RecordingListener l = new RecordingListener();
+            burst.add(l);
+            b.subscribe("burst", l);
+        }
+        for (RecordingListener l : burst) {
+            assertEquals(Set.of("b:1"), snapshotAddrs(l));
+            l.assertNoViolations();
+        }
+        long reads = b.serviceReads.get() - before;
+        assertTrue(reads < 30, reads + " reads of the service for 300 subscribers");
     }
 
     @Test
