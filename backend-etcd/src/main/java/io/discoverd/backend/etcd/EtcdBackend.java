@@ -282,6 +282,24 @@ final class EtcdBackend implements DiscoveryBackend {
                 registerOver(name, addr, attrs, key, resp.getKvs().isEmpty() ? null : resp.getKvs().get(0), attempt));
     }
 
+    /**
+     * Answers a write once this daemon's view of the service (if it has one) has applied it, so that
+     * its subscribers get the change no later than the writer gets its reply; at most
+     * {@code requestTimeout} later (a view whose watch is broken catches up on its own).
+     */
+    private CompletableFuture<Registration> seenHere(String name, long revision, Registration r) {
+        ViewRef ref;
+        synchronized (views) {
+            ref = views.get(name);
+        }
+        if (ref == null) {
+            return CompletableFuture.completedFuture(r);
+        }
+        return ref.view.whenApplied(revision)
+                .completeOnTimeout(null, requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .thenApply(v -> r);
+    }
+
     /** Whether a Register for a key this daemon does not hold now creates it at once (see {@link #createFirstFromNanos}). */
     boolean createsFirst() {
         return System.nanoTime() - createFirstFromNanos >= 0;
@@ -319,7 +337,7 @@ final class EtcdBackend implements DiscoveryBackend {
                     return registerFromStore(name, addr, attrs, key, attempt + 1);
                 }
                 remember(key, stored.getLease(), stored.getCreateRevision(), modRevision, attrs);
-                return CompletableFuture.completedFuture(
+                return seenHere(name, modRevision,
                         new Registration(new Instance(name, addr, attrs, stored.getCreateRevision()), Outcome.UPDATED));
             });
         });
@@ -347,7 +365,7 @@ final class EtcdBackend implements DiscoveryBackend {
                         }
                         KeyValue created = createdKv(txn);
                         remember(key, lease, created.getCreateRevision(), created.getModRevision(), attrs);
-                        return CompletableFuture.completedFuture(
+                        return seenHere(name, created.getModRevision(),
                                 new Registration(new Instance(name, addr, attrs, created.getCreateRevision()), Outcome.CREATED));
                     });
             // A transaction that failed without an answer (a timeout) may have committed: its lease is

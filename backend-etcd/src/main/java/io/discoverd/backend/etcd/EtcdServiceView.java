@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
@@ -95,6 +96,8 @@ final class EtcdServiceView {
     private final List<Pending> pending = new ArrayList<>();
     private long applied = -1;
     private boolean ready;
+    /** Writes through this daemon waiting for the view to apply them, by revision ({@link #whenApplied}). */
+    private final java.util.TreeMap<Long, List<CompletableFuture<Void>>> appliedWaiters = new java.util.TreeMap<>();
     private boolean closed;
     private Watch.Watcher watcher;
     /** Bumped whenever the watch is replaced: callbacks of an older watch or read are ignored. */
@@ -201,6 +204,32 @@ final class EtcdServiceView {
             closeWatcher();
             attached.clear();
             pending.clear();
+            releaseWaiters();
+        }
+    }
+
+    /**
+     * Completes once the view has applied {@code revision} (its subscribers have been handed every
+     * change up to it), or at once when it already has or is closed. Any thread; completes on the
+     * view's executor. A Register through this daemon waits for it before it answers, so that the
+     * daemon's own subscribers get the change no later than the registering client gets its reply.
+     */
+    CompletableFuture<Void> whenApplied(long revision) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        execute(() -> {
+            if (closed || applied >= revision) {
+                done.complete(null);
+            } else {
+                appliedWaiters.computeIfAbsent(revision, r -> new ArrayList<>(1)).add(done);
+            }
+        });
+        return done;
+    }
+
+    /** Completes the waiters the view has caught up with (all of them once it is closed). */
+    private void releaseWaiters() {
+        while (!appliedWaiters.isEmpty() && (closed || appliedWaiters.firstKey() <= applied)) {
+            appliedWaiters.pollFirstEntry().getValue().forEach(w -> w.complete(null));
         }
     }
 
@@ -298,6 +327,7 @@ final class EtcdServiceView {
         }
         applied = last;
         tryAttach();
+        releaseWaiters();
     }
 
     private void put(String addr, Entry e, long rev) {
@@ -421,6 +451,7 @@ final class EtcdServiceView {
         ready = true;
         backoffMs = FIRST_BACKOFF_MS;
         tryAttach();
+        releaseWaiters();
     }
 
     private void closeWatcher() {

@@ -79,6 +79,27 @@ class EtcdSnapshotTest extends EtcdTestBase {
         assertTrue(reads < 30, reads + " reads of the service for 300 subscribers");
     }
 
+    /**
+     * A Register through a daemon that watches the service answers only once the daemon's view has
+     * applied it: its subscribers have the change no later than the writer has its reply.
+     */
+    @Test
+    void aRegisterAnswers_afterTheDaemonsSubscribersHaveTheChange() throws Exception {
+        EtcdBackend b = etcdBackend();
+        RecordingListener l = new RecordingListener();
+        b.subscribe("seen", l);
+        l.awaitCurrent(TIMEOUT);
+        for (int i = 0; i < 20; i++) {
+            String addr = "s:" + i;
+            await(b.register("seen", addr, Map.of("v", "" + i)));
+            assertTrue(l.sawLive(addr), addr + " was not delivered before its Register answered");
+            await(b.register("seen", addr, Map.of("v", "changed")));
+            assertTrue(l.live().stream().anyMatch(e -> e.addr().equals(addr) && "changed".equals(e.attrs().get("v"))),
+                    addr + "'s new attrs were not delivered before the Register answered");
+        }
+        l.assertNoViolations();
+    }
+
     @Test
     void lingeringView_closesAfterItsTime_andOnBackendClose() throws Exception {
         EtcdBackend b = etcdBackend();
