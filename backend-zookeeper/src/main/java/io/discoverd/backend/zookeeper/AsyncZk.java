@@ -4,6 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.BackgroundCallback;
 import org.apache.curator.framework.api.CuratorEvent;
+import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Watcher;
@@ -57,11 +58,6 @@ final class AsyncZk {
         return run(cb -> client.getData().inBackground(cb).forPath(path));
     }
 
-    /** Reads the data and leaves a one-shot watch on the node. */
-    CompletableFuture<CuratorEvent> getDataWatched(String path, Watcher watcher) {
-        return run(cb -> client.getData().usingWatcher(watcher).inBackground(cb).forPath(path));
-    }
-
     CompletableFuture<CuratorEvent> exists(String path) {
         return run(cb -> client.checkExists().inBackground(cb).forPath(path));
     }
@@ -105,5 +101,25 @@ final class AsyncZk {
 
     CompletableFuture<CuratorEvent> delete(String path, int version) {
         return run(cb -> client.delete().withVersion(version).inBackground(cb).forPath(path));
+    }
+
+    /**
+     * Adds {@code watcher} as a persistent recursive watch on {@code path} (ZooKeeper 3.6+): it stays
+     * until removed, also across reconnects of the same session (not across a session expiry), and
+     * reports every create, data change and delete at or under {@code path}; the path need not exist.
+     * A request sent after this one is processed after the watch is in place.
+     */
+    CompletableFuture<CuratorEvent> addPersistentRecursiveWatch(String path, Watcher watcher) {
+        return run(cb -> client.watchers().add().withMode(AddWatchMode.PERSISTENT_RECURSIVE)
+                .inBackground(cb).usingWatcher(watcher).forPath(path));
+    }
+
+    /**
+     * Removes {@code watcher}, added by {@link #addPersistentRecursiveWatch}, from {@code path}; other
+     * watchers of the same path (another recipe's) stay. A watcher already gone is no error.
+     */
+    CompletableFuture<CuratorEvent> removePersistentRecursiveWatch(String path, Watcher watcher) {
+        return run(cb -> client.watchers().remove(watcher).ofType(Watcher.WatcherType.PersistentRecursive)
+                .quietly().inBackground(cb).forPath(path));
     }
 }

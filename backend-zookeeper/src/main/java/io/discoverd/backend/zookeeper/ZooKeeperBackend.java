@@ -1,5 +1,7 @@
 package io.discoverd.backend.zookeeper;
 
+import com.google.common.cache.Cache;
+import com.google.common.cache.CacheBuilder;
 import com.google.common.util.concurrent.MoreExecutors;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.discoverd.backend.DiscoveryBackend;
@@ -65,9 +67,14 @@ import org.slf4j.LoggerFactory;
  * in-memory deadline; a heartbeat moves it without a store write; at the deadline (never before, at
  * most a few ms after) the node is deleted with a versioned delete, so a refresh written by another
  * daemon that raced it wins. A refresh by another daemon moves the node's version, which the owner
- * sees through a data watch and treats as a heartbeat. A store outage does not count against
+ * sees through ONE persistent recursive watch per service in which it owns instances (not a watch
+ * per instance) and treats as a heartbeat. A store outage does not count against
  * deadlines; after a session expiry every instance still held is registered again (new
  * {@code created}, PROTOCOL.md §6.4).
+ *
+ * <p>Store requests: a new instance costs what the raw client pays, a latch participant create and
+ * an instance create (the service's watch once per service); a Register for an instance held by
+ * another daemon is a read and a versioned write (ARCHITECTURE.md "Liveness").
  *
  * <p>Restart: the session is recorded in the data directory ({@link SavedSession}) and resumed on
  * start ({@link ResumingZookeeperFactory}); {@link #close()} leaves it open, and the nodes it still
@@ -95,6 +102,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     static final int MAX_LINGERING = 1000;
     /** The node name Curator's {@link LeaderLatch} gives its participants (before its protection prefix and sequence). */
     private static final String LATCH_NODE_NAME = "latch-";
+    /** How many instances known to be held by other daemons are remembered (see {@link #heldElsewhere}). */
+    private static final int HELD_ELSEWHERE_MAX = 16_384;
     /**
      * Equal attribute maps of owned instances are kept once (instances of a service usually carry
      * the same attributes). Weak: a map no instance holds any more is dropped.
@@ -112,6 +121,14 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private final ExecutorService pool;
     private final ScheduledThreadPoolExecutor timer;
     private final Map<String, ServiceState> services = new HashMap<>();
+    /**
+     * Instance paths last seen held by another session, so that a Register reaching this daemon for
+     * them (a cross-daemon heartbeat) goes straight to the read and versioned write instead of first
+     * trying to create them (a participant create, the failed create and the participant's delete).
+     * Bounded (least recently used dropped; unused for 4 TTLs dropped): a path missing here costs those
+     * three requests once, a stale one costs one read. Dropped when this daemon sees the node gone.
+     */
+    private final Cache<String, Boolean> heldElsewhere;
     /**
      * The owned instances by the time their deadline is next checked: ONE timer task (the
      * {@link #sweep}) serves them all, instead of a scheduled task per instance (~150 bytes each).
@@ -190,6 +207,18 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         boolean markerInFlight;
         /** The ensured instance and leader directories ({@link #ensureParents}); {@code null} until needed or after a NONODE. */
         CompletableFuture<Void> parents;
+        /**
+         * The persistent recursive watch on {@link #servicePath} that reports writes and deletes of the
+         * owned instances by other daemons; {@code null} when none. Present while this daemon owns an
+         * instance here or creates one (see {@link #createWatched}).
+         */
+        OwnedWatcher ownedWatch;
+        /**
+         * Moves whenever {@link #ownedWatch} may have missed an event (added anew, removed, failed,
+         * reconnected): a create in flight meanwhile then reads its instance once. Written on the
+         * executor; read by {@link #createWatched}'s completion on any thread.
+         */
+        volatile int watchEpoch;
 
         ServiceState(String name) {
             this.name = name;
@@ -265,8 +294,6 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         final long created;
         final long czxid;
         int version;
-        /** Only the watch of the current generation re-arms itself (see {@link #watchOwned}). */
-        int watchGeneration;
         /** Written on the executor; read by {@link ServiceState#heartbeatAtOwner} on callers' threads. */
         volatile Map<String, String> attrs;
         volatile long deadlineNanos;
@@ -297,6 +324,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         this.servicesRoot = root + "/services";
         this.leadersRoot = root + "/leaders";
         this.ttl = ttl;
+        this.heldElsewhere = CacheBuilder.newBuilder().maximumSize(HELD_ELSEWHERE_MAX)
+                .expireAfterAccess(ttl.multipliedBy(4)).build();
         this.connectionTimeout = connectionTimeout;
         this.embedded = embedded;
         this.session = session;
@@ -385,12 +414,11 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                             if (expired) {
                                 registerAgain(s);
                             } else {
-                                for (Owned o : List.copyOf(s.owned.values())) {
+                                for (Owned o : s.owned.values()) {
                                     credit(o);
-                                    // A watch whose read failed while disconnected is missing: re-arm all.
-                                    o.watchGeneration++;
-                                    watchOwned(s, o);
                                 }
+                                // The watch survived the reconnect, but what happened while disconnected was not reported.
+                                recheckOwned(s);
                             }
                             if (s.view != null) {
                                 resync(s, s.view);
@@ -444,6 +472,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      * Runs on the service's executor.
      */
     private void registerAgain(ServiceState s) {
+        // The watch went with the expired session's handle: nothing to remove.
+        s.ownedWatch = null;
+        s.watchEpoch++;
         long now = System.nanoTime();
         for (Owned o : List.copyOf(s.owned.values())) {
             s.applyDeleted(o.addr, o.czxid);
@@ -513,6 +544,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                         Owned o = new Owned(s, r.addr(), serviceParts.remove(si.created()), si.created(),
                                 r.stat().getCzxid(), r.stat().getVersion(), ATTRS.intern(si.attrs()));
                         adopt(s, o);
+                        // Read before the watch was in place: read once more.
+                        checkOwned(s, o);
                         LOG.info("{} {}: adopted from the resumed session, created {}", name, r.addr(), si.created());
                     }
                     for (String orphan : serviceParts.values()) {
@@ -703,11 +736,44 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(ev), path));
             }, s.executor);
         }
+        if (attempt == 0 && heldElsewhere.getIfPresent(path) == null) {
+            // New here, as a Register for an instance not owned here usually is: create it at once.
+            // A create that finds the node held elsewhere remembers it and tries again, and every
+            // further attempt reads first (below).
+            return createWatched(s, addr, attrs, attempt);
+        }
         return zk.getData(path).thenComposeAsync(ev -> switch (AsyncZk.code(ev)) {
             case OK -> refreshForeign(s, addr, attrs, ev, attempt);
-            case NONODE -> create(s, addr, attrs, attempt);
+            case NONODE -> {
+                heldElsewhere.invalidate(path);
+                yield createWatched(s, addr, attrs, attempt);
+            }
             default -> CompletableFuture.failedFuture(storeError(AsyncZk.code(ev), path));
         }, s.executor);
+    }
+
+    /**
+     * {@link #create} with the service's watch requested first. ZooKeeper processes a session's
+     * requests in order, so the watch is in place before the instance node exists and reports every
+     * later write or delete of it by another daemon; no read of the new node is needed. When the watch
+     * may have missed something meanwhile ({@link ServiceState#watchEpoch} moved) the new instance is
+     * read once; when nothing is owned in the service afterwards (the create found the node held
+     * elsewhere, or failed) the watch is removed. Runs on the service's executor.
+     */
+    private CompletableFuture<Registration> createWatched(ServiceState s, String addr, Map<String, String> attrs, int attempt) {
+        int epoch = watchService(s);
+        return create(s, addr, attrs, attempt).whenComplete((r, e) -> {
+            if (s.watchEpoch != epoch || !s.owned.containsKey(addr)) {
+                runOn(s, () -> {
+                    Owned o = s.owned.get(addr);
+                    if (o == null) {
+                        unwatchIfUnused(s);
+                    } else if (s.watchEpoch != epoch) {
+                        checkOwned(s, o);
+                    }
+                });
+            }
+        });
     }
 
     private Registration registration(ServiceState s, String addr, Map<String, String> attrs, long created, Outcome outcome) {
@@ -730,10 +796,14 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             // loss answered NODEEXISTS): own it again so that its TTL is enforced, with its latch
             // participant managed directly (LeaderLatch cannot adopt a node).
             Stat stat = read.getStat();
+            heldElsewhere.invalidate(path);
             return findParticipant(s, stored.created()).thenComposeAsync(participant -> {
                 if (!s.owned.containsKey(addr)) {
-                    adopt(s, new Owned(s, addr, participant, stored.created(), stat.getCzxid(), stat.getVersion(),
-                            ATTRS.intern(stored.attrs())));
+                    Owned mine = new Owned(s, addr, participant, stored.created(), stat.getCzxid(), stat.getVersion(),
+                            ATTRS.intern(stored.attrs()));
+                    adopt(s, mine);
+                    // Read before the watch was in place: read once more.
+                    checkOwned(s, mine);
                 }
                 return doRegister(s, addr, attrs, attempt + 1);
             }, s.executor);
@@ -808,7 +878,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 yield CompletableFuture.completedFuture(registration(s, addr, attrs, created, Outcome.CREATED));
             }
             case NODEEXISTS -> {
-                // Another daemon created it meanwhile: this Register is a refresh of that one.
+                // Held by another daemon: this Register is a refresh of that one.
+                heldElsewhere.put(s.path(addr), Boolean.TRUE);
                 deleteParticipant(participant);
                 yield doRegister(s, addr, attrs, attempt + 1);
             }
@@ -865,19 +936,24 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }
     }
 
-    /** Takes ownership: a service reference, a deadline, and a data watch for writes by other daemons. */
+    /**
+     * Takes ownership: a service reference, a deadline, and the service's watch for writes by other
+     * daemons (already requested before a create; a caller that read the node before the watch was
+     * requested reads it again with {@link #checkOwned}).
+     */
     private void adopt(ServiceState s, Owned o) {
         retain(s);
         s.owned.put(o.addr, o);
         o.deadlineNanos = System.nanoTime() + ttl.toNanos();
         o.creditedOutage = lastOutageEndedAtNanos;
         scheduleExpiry(s, o);
-        watchOwned(s, o);
+        watchService(s);
     }
 
     /** Forgets an owned instance (its node is gone or going): deletes its participant, stops its deadline. */
     private void forget(ServiceState s, Owned o) {
         if (s.owned.remove(o.addr, o)) {
+            unwatchIfUnused(s);
             dequeueExpiry(o);
             if (o.participant != null) {
                 // Ours to delete: a stale participant would never go away while the session lives.
@@ -921,30 +997,130 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }
     }
 
-    private void watchOwned(ServiceState s, Owned o) {
-        String path = s.path(o.addr);
-        int generation = o.watchGeneration;
-        Watcher w = (WatchedEvent event) -> {
-            if (event.getType() != Watcher.Event.EventType.None && !closed) {
-                runOn(s, () -> {
-                    if (s.owned.get(o.addr) == o && o.watchGeneration == generation && !closed) {
-                        watchOwned(s, o);
-                    }
-                });
+    /**
+     * Requests the service's watch unless it has one (the request goes out before any request sent
+     * after this call); returns the service's {@link ServiceState#watchEpoch}. Runs on the executor.
+     */
+    private int watchService(ServiceState s) {
+        if (s.ownedWatch == null && !closed) {
+            OwnedWatcher w = new OwnedWatcher(s);
+            s.ownedWatch = w;
+            s.watchEpoch++;
+            zk.addPersistentRecursiveWatch(s.servicePath, w).whenComplete((ev, e) -> {
+                Code code = e == null ? AsyncZk.code(ev) : Code.CONNECTIONLOSS;
+                if (code != Code.OK) {
+                    runOn(s, () -> watchFailed(s, w, code));
+                }
+            });
+        }
+        return s.watchEpoch;
+    }
+
+    /**
+     * The watch request failed: events may be missed. After a connection loss the watch is requested
+     * again and every owned instance read once, when the connection is back (the reconnection does it
+     * if it comes later). A server that refuses the request (ZooKeeper before 3.6) gets it again only
+     * with the next instance adopted here. Runs on the executor.
+     */
+    private void watchFailed(ServiceState s, OwnedWatcher w, Code code) {
+        if (s.ownedWatch != w || closed) {
+            return;
+        }
+        s.ownedWatch = null;
+        s.watchEpoch++;
+        if (code != Code.CONNECTIONLOSS && code != Code.OPERATIONTIMEOUT && code != Code.SESSIONEXPIRED) {
+            LOG.warn("{}: the store refused to watch {} ({}); a write or delete of its instances through another "
+                    + "daemon is noticed only at their expiry", s.name, s.servicePath, code);
+            return;
+        }
+        LOG.debug("{}: watching {} failed ({}); retrying", s.name, s.servicePath, code);
+        schedule(() -> runOn(s, () -> {
+            if (s.ownedWatch == null && connected) {
+                recheckOwned(s);
             }
-        };
-        zk.getDataWatched(path, w).thenAcceptAsync(ev -> {
+        }), RETRY_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Removes the service's watch once it owns nothing. Runs on the executor. */
+    private void unwatchIfUnused(ServiceState s) {
+        OwnedWatcher w = s.ownedWatch;
+        if (w != null && s.owned.isEmpty()) {
+            s.ownedWatch = null;
+            s.watchEpoch++;
+            if (!closed) {
+                zk.removePersistentRecursiveWatch(s.servicePath, w);
+            }
+        }
+    }
+
+    /**
+     * Events may have been missed (a reconnection, a failed watch request): makes sure the watch is
+     * in place, then reads each owned instance once. Runs on the executor.
+     */
+    private void recheckOwned(ServiceState s) {
+        s.watchEpoch++;
+        if (s.owned.isEmpty()) {
+            return;
+        }
+        watchService(s);
+        for (Owned o : List.copyOf(s.owned.values())) {
+            checkOwned(s, o);
+        }
+    }
+
+    /**
+     * Reads an owned instance's node: gone or replaced (unregistered through another daemon) means
+     * forgotten, with its participant deleted; a new version (a Register through another daemon) is
+     * a heartbeat. Runs on the executor.
+     */
+    private void checkOwned(ServiceState s, Owned o) {
+        zk.getData(s.path(o.addr)).thenAcceptAsync(ev -> {
             if (s.owned.get(o.addr) != o) {
                 return;
             }
             Code code = AsyncZk.code(ev);
             if (code == Code.NONODE || (code == Code.OK && ev.getStat().getCzxid() != o.czxid)) {
-                // Unregistered through another daemon: forget it (and delete its participant).
                 gone(s, o);
             } else if (code == Code.OK && ev.getStat().getVersion() != o.version) {
                 acceptForeignWrite(o, ev.getStat(), ev.getData());
             }
         }, s.executor);
+    }
+
+    /**
+     * The service's persistent recursive watch: a write or delete of a node this daemon owns sends
+     * it to {@link #checkOwned}. Its own writes come back too; the read then finds nothing new (an
+     * acknowledged write is applied on the executor before the read's answer). Creates are ignored: a
+     * node owned here can only be created again after a delete, which is reported first.
+     */
+    private final class OwnedWatcher implements Watcher {
+        private final ServiceState s;
+
+        OwnedWatcher(ServiceState s) {
+            this.s = s;
+        }
+
+        @Override
+        public void process(WatchedEvent event) {
+            Watcher.Event.EventType type = event.getType();
+            if (closed || (type != Watcher.Event.EventType.NodeDataChanged && type != Watcher.Event.EventType.NodeDeleted)) {
+                return;
+            }
+            String path = event.getPath();
+            int dir = s.servicePath.length();
+            if (path == null || path.length() <= dir + 1 || path.charAt(dir) != '/' || !path.startsWith(s.servicePath)
+                    || path.indexOf('/', dir + 1) >= 0) {
+                return;
+            }
+            String addr = path.substring(dir + 1);
+            // Checked on the executor: an instance whose create was just acknowledged is adopted there.
+            runOn(s, () -> {
+                Owned o = s.owned.get(addr);
+                if (s.ownedWatch == this && o != null) {
+                    checkOwned(s, o);
+                }
+            });
+        }
     }
 
     /** Re-reads an owned node after a version conflict; the conflicting write was a refresh. */
@@ -1109,6 +1285,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             Stat stat = ev.getStat();
             return zk.delete(path, stat.getVersion()).thenComposeAsync(d -> switch (AsyncZk.code(d)) {
                 case OK -> {
+                    heldElsewhere.invalidate(path);
                     s.applyDeleted(addr, stat.getCzxid());
                     Owned mine = s.owned.get(addr);
                     if (mine != null && mine.czxid == stat.getCzxid()) {
@@ -1624,6 +1801,21 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 ? ev.getChildren() : List.<String>of()).join();
         List<String> sorted = LockInternals.getSortedChildren(LATCH_NODE_NAME, SORTER, children);
         return Optional.of(!sorted.isEmpty() && sorted.get(0).equals(ours));
+    }
+
+    /**
+     * The node version this daemon knows for an instance it owns; empty when it does not own it.
+     * Blocks until the service's executor answers (tests only).
+     */
+    Optional<Integer> ownedVersion(String name, String addr) {
+        ServiceState s;
+        synchronized (services) {
+            s = services.get(name);
+        }
+        if (s == null) {
+            return Optional.empty();
+        }
+        return CompletableFuture.supplyAsync(() -> Optional.ofNullable(s.owned.get(addr)).map(o -> o.version), s.executor).join();
     }
 
     /** Orders participants by sequence number, as {@link LeaderLatch} does. */
