@@ -38,7 +38,7 @@ final class CodecBenchmarks {
     /**
      * Runs every codec benchmark with the profile's sizes and adds one JMH result per benchmark to
      * the report. Prints JMH's own progress only for the full profile. Blocks until done, with the six
-     * benchmarks: about 3 s for smoke, 20 s for quick, 4 min for full.
+     * benchmarks: about 3 s for smoke, 15 s for quick, 4 min for full.
      *
      * @throws RunnerException when a benchmark fails, e.g. its setup found that a codec does not
      *                         round-trip its message
@@ -46,7 +46,7 @@ final class CodecBenchmarks {
     static void run(Profile profile, Report report, PrintStream out) throws RunnerException {
         Sizes sizes = switch (profile.name()) {
             case "smoke" -> new Sizes(0, 0, TimeValue.NONE, 1, TimeValue.milliseconds(100), VerboseMode.SILENT);
-            case "quick" -> new Sizes(1, 1, TimeValue.milliseconds(500), 2, TimeValue.milliseconds(500), VerboseMode.SILENT);
+            case "quick" -> new Sizes(1, 1, TimeValue.milliseconds(300), 2, TimeValue.milliseconds(300), VerboseMode.SILENT);
             default -> new Sizes(2, 3, TimeValue.seconds(2), 5, TimeValue.seconds(2), VerboseMode.NORMAL);
         };
         Options options = new OptionsBuilder()
