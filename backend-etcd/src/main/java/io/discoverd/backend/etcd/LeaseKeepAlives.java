@@ -133,7 +133,12 @@ final class LeaseKeepAlives {
     private void reset(Stream s, Throwable cause) {
         synchronized (this) {
             if (s.failure == null) {
-                s.requests.cancel(cause.getMessage(), null); // after this no write may reach it: failure is set below
+                // Under the same lock as send(): no write reaches the cancelled call, a new one opens a new stream.
+                s.failure = cause;
+                if (current == s) {
+                    current = null;
+                }
+                s.requests.cancel(cause.getMessage(), null);
             }
         }
         broken(s, cause, false);

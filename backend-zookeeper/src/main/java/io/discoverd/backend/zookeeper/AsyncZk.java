@@ -115,8 +115,11 @@ final class AsyncZk {
     }
 
     /**
-     * Removes {@code watcher}, added by {@link #addPersistentRecursiveWatch}, from {@code path}; other
-     * watchers of the same path (another recipe's) stay. A watcher already gone is no error.
+     * Removes {@code watcher}, added by {@link #addPersistentRecursiveWatch}, from {@code path} in this
+     * client; other watchers of the same path (another recipe's) stay. A watcher already gone is no
+     * error. Trap: ZooKeeper 3.9's server only checks a single watcher's removal
+     * ({@code checkWatches}); it keeps sending the path's events to this session until it reconnects,
+     * and the client drops them (removing all watches of the path would also remove the cache's).
      */
     CompletableFuture<CuratorEvent> removePersistentRecursiveWatch(String path, Watcher watcher) {
         return run(cb -> client.watchers().remove(watcher).ofType(Watcher.WatcherType.PersistentRecursive)

@@ -126,7 +126,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      * them (a cross-daemon heartbeat) goes straight to the read and versioned write instead of first
      * trying to create them (a participant create, the failed create and the participant's delete).
      * Bounded (least recently used dropped; unused for 4 TTLs dropped): a path missing here costs those
-     * three requests once, a stale one costs one read. Dropped when this daemon sees the node gone.
+     * three requests once, a stale one costs one read. Dropped when a read by this daemon finds the
+     * node gone or its own, or when it is unregistered through this daemon.
      */
     private final Cache<String, Boolean> heldElsewhere;
     /**
@@ -446,9 +447,13 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      */
     private void credit(Owned o) {
         long end = lastOutageEndedAtNanos;
-        if (o.creditedOutage != end) {
-            o.deadlineNanos += lastOutageNanos;
-            o.creditedOutage = end;
+        // Under the tails lock: a heartbeat answered on a caller's thread ({@link ServiceState#heartbeatAtOwner})
+        // must not be overwritten by this read-modify-write.
+        synchronized (o.service.tails) {
+            if (o.creditedOutage != end) {
+                o.deadlineNanos += lastOutageNanos;
+                o.creditedOutage = end;
+            }
         }
     }
 
@@ -478,11 +483,16 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         long now = System.nanoTime();
         for (Owned o : List.copyOf(s.owned.values())) {
             s.applyDeleted(o.addr, o.czxid);
-            boolean live = o.deadlineNanos - now > 0;
-            if (live) {
-                retain(s);
+            boolean live;
+            // Under the tails lock: a heartbeat answered on a caller's thread either moved the deadline
+            // before this check (the instance is registered again) or finds it forgotten (slow path).
+            synchronized (s.tails) {
+                live = o.deadlineNanos - now > 0;
+                if (live) {
+                    retain(s);
+                }
+                forget(s, o);
             }
-            forget(s, o);
             if (live) {
                 String addr = o.addr;
                 Map<String, String> attrs = o.attrs;
@@ -877,12 +887,17 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 s.applyObserved(addr, stat, data);
                 yield CompletableFuture.completedFuture(registration(s, addr, attrs, created, Outcome.CREATED));
             }
-            case NODEEXISTS -> {
+            case NODEEXISTS -> zk.exists(path).thenComposeAsync(ex -> {
+                if (AsyncZk.code(ex) == Code.OK && ex.getStat().getEphemeralOwner() == sessionId()) {
+                    // Our own session's node: a create Curator retried after a connection loss had
+                    // succeeded. Its data carries this participant's czxid: keep it (the read path adopts both).
+                    return doRegister(s, addr, attrs, attempt + 1);
+                }
                 // Held by another daemon: this Register is a refresh of that one.
-                heldElsewhere.put(s.path(addr), Boolean.TRUE);
+                heldElsewhere.put(path, Boolean.TRUE);
                 deleteParticipant(participant);
-                yield doRegister(s, addr, attrs, attempt + 1);
-            }
+                return doRegister(s, addr, attrs, attempt + 1);
+            }, s.executor);
             case NONODE -> {
                 // The service directory was deleted by the server (an empty container) after it
                 // was ensured: ensure it again.

@@ -33,6 +33,7 @@ public final class DaemonUnderTest implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("discoverd listening on (\\S+):(\\d+)");
 
     private final Process process;
+    private final long startedNanos = System.nanoTime();
     private final AtomicInteger port = new AtomicInteger(-1);
     private final CountDownLatch listening = new CountDownLatch(1);
     private JMXConnector jmx;
@@ -115,6 +116,11 @@ public final class DaemonUnderTest implements AutoCloseable {
     /** The daemon's port on 127.0.0.1. */
     public int port() {
         return port.get();
+    }
+
+    /** When the daemon's process was started ({@link System#nanoTime()}). */
+    public long startedNanos() {
+        return startedNanos;
     }
 
     /** The daemon's process id. */
