@@ -24,8 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,17 +33,6 @@ import org.junit.jupiter.api.Test;
  */
 class EtcdBackendTest extends EtcdTestBase {
 
-    private static Client probe;
-
-    @BeforeAll
-    static void openProbe() {
-        probe = EtcdTests.jetcd(etcd.endpoint());
-    }
-
-    @AfterAll
-    static void closeProbe() {
-        probe.close();
-    }
 
     /** The Vert.x still runs a timer and deploys a verticle. */
     private static void assertAlive(Vertx v) throws Exception {

@@ -12,7 +12,6 @@ import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.etcd.testing.TcpProxy;
 import io.etcd.jetcd.ByteSequence;
-import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.LeaseOption;
 import java.io.IOException;
@@ -27,8 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,17 +36,6 @@ import org.junit.jupiter.api.Test;
  */
 class EtcdHeartbeatTest extends EtcdTestBase {
 
-    private static Client probe;
-
-    @BeforeAll
-    static void openProbe() {
-        probe = EtcdTests.jetcd(etcd.endpoint());
-    }
-
-    @AfterAll
-    static void closeProbe() {
-        probe.close();
-    }
 
     /** etcd's counter {@code metric} for one gRPC method of its server (0 when not yet counted). */
     private static long grpcCounter(String metric, String method) throws IOException, InterruptedException {

@@ -2,6 +2,7 @@ package io.discoverd.backend.etcd;
 
 import io.discoverd.backend.DiscoveryBackend;
 import io.discoverd.backend.etcd.testing.EtcdProcess;
+import io.etcd.jetcd.Client;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -30,14 +31,19 @@ abstract class EtcdTestBase {
     protected JsonObject section;
     private final List<DiscoveryBackend> backends = new ArrayList<>();
 
+    /** A plain jetcd client of the class's etcd, for tests that look at the store directly. */
+    protected static Client probe;
+
     @BeforeAll
     static void startEtcdAndVertx() throws Exception {
         etcd = EtcdProcess.startSingle();
         vertx = Vertx.vertx();
+        probe = EtcdTests.jetcd(etcd.endpoint());
     }
 
     @AfterAll
     static void stopVertxAndEtcd() {
+        probe.close();
         vertx.close().toCompletionStage().toCompletableFuture().join();
         etcd.close();
     }
