@@ -1798,21 +1798,13 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      * empty when this daemon does not own the instance. Blocks on store reads (tests only).
      */
     Optional<Boolean> latchLeadership(String name, String addr) {
-        ServiceState s;
-        synchronized (services) {
-            s = services.get(name);
-        }
-        if (s == null) {
+        Optional<String> found = onOwned(name, addr, o -> String.valueOf(o.participant));
+        if (found.isEmpty()) {
             return Optional.empty();
         }
-        String ours = CompletableFuture.supplyAsync(() -> {
-            Owned o = s.owned.get(addr);
-            return o == null ? null : String.valueOf(o.participant);
-        }, s.executor).join();
-        if (ours == null) {
-            return Optional.empty();
-        }
-        List<String> children = zk.getChildren(s.leaderPath).thenApply(ev -> AsyncZk.code(ev) == Code.OK
+        String ours = found.get();
+        String leaderPath = leadersRoot + "/" + name;
+        List<String> children = zk.getChildren(leaderPath).thenApply(ev -> AsyncZk.code(ev) == Code.OK
                 ? ev.getChildren() : List.<String>of()).join();
         List<String> sorted = LockInternals.getSortedChildren(LATCH_NODE_NAME, SORTER, children);
         return Optional.of(!sorted.isEmpty() && sorted.get(0).equals(ours));
@@ -1823,6 +1815,11 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      * Blocks until the service's executor answers (tests only).
      */
     Optional<Integer> ownedVersion(String name, String addr) {
+        return onOwned(name, addr, o -> o.version);
+    }
+
+    /** Reads an owned instance on its service's executor and waits for the answer; empty when not owned (tests only). */
+    private <T> Optional<T> onOwned(String name, String addr, java.util.function.Function<Owned, T> read) {
         ServiceState s;
         synchronized (services) {
             s = services.get(name);
@@ -1830,7 +1827,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         if (s == null) {
             return Optional.empty();
         }
-        return CompletableFuture.supplyAsync(() -> Optional.ofNullable(s.owned.get(addr)).map(o -> o.version), s.executor).join();
+        return CompletableFuture.supplyAsync(() -> Optional.ofNullable(s.owned.get(addr)).map(read), s.executor).join();
     }
 
     /** Orders participants by sequence number, as {@link LeaderLatch} does. */
