@@ -58,7 +58,8 @@ public final class BenchMain implements Callable<Integer> {
     @Option(names = "--smoke", description = "tiny sizes, a few seconds per backend: proves every scenario runs (bin/test)")
     boolean smoke;
 
-    @Option(names = "--scenarios", split = ",", description = "only these scenarios (numbers 1-7, default all)")
+    @Option(names = "--scenarios", split = ",", description = "only these scenarios, by number (default all): 1 register,"
+            + " 2 notify, 3 heartbeat, 4 fan-out, 5 scale, 6 memory, 7 codec (JMH)")
     Set<Integer> scenarios;
 
     @Option(names = "--out", description = "the JSON results file (default: bench/target/bench-<mode>-<time>.json)")
@@ -115,7 +116,7 @@ public final class BenchMain implements Callable<Integer> {
                 }
             }
             if (wanted(7)) {
-                console.println("== JMH codec benchmarks");
+                console.println("== 7 codec (JMH micro-benchmarks)");
                 CodecBenchmarks.run(profile, report, console);
             }
             completed = true;

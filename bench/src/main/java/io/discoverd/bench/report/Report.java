@@ -68,7 +68,7 @@ public final class Report {
     public synchronized void print(PrintStream out) {
         out.println();
         out.printf(Locale.ROOT, "%-9s %-14s %-34s %14s %14s %8s  %-28s %s%n",
-                "backend", "scenario", "metric", "daemon", "raw", "ratio", "target", "met");
+                "backend", "scenario", "metric", "daemon", "raw", "÷ raw", "target", "met");
         for (Row r : rows) {
             out.println(line(r));
         }
@@ -86,6 +86,14 @@ public final class Report {
         }
     }
 
+    /** "yes", "NO", "" without a target, or "(full size)" for a target that applies only at the full run's sizes. */
+    private static String met(Row r) {
+        if (r.target() == null) {
+            return "";
+        }
+        return r.met() == null ? "(full size)" : r.met() ? "yes" : "NO";
+    }
+
     private static String error(Map<String, Object> jmhResult) {
         Object e = jmhResult.get("error");
         return e == null ? "-" : String.format(Locale.ROOT, "%.3f", (Double) e);
@@ -95,7 +103,7 @@ public final class Report {
         return String.format(Locale.ROOT, "%-9s %-14s %-34s %14s %14s %8s  %-28s %s",
                 r.backend(), r.scenario(), r.metric() + " (" + r.unit() + ")", number(r.daemon()),
                 r.raw() == null ? "-" : number(r.raw()), r.ratio() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.ratio()),
-                r.target() == null ? "" : r.target(), r.met() == null ? "" : r.met() ? "yes" : "NO");
+                r.target() == null ? "" : r.target(), met(r));
     }
 
     private static String number(double v) {
@@ -116,7 +124,7 @@ public final class Report {
         machine.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v).append(" |\n"));
         for (String backend : rows.stream().map(Row::backend).distinct().toList()) {
             md.append("\n### ").append(backend).append("\n\n");
-            md.append("| scenario | metric | daemon | raw | ratio | target | met |\n|---|---|---:|---:|---:|---|---|\n");
+            md.append("| scenario | metric | daemon | raw | daemon ÷ raw | target | met |\n|---|---|---:|---:|---:|---|---|\n");
             for (Row r : rows) {
                 if (!r.backend().equals(backend)) {
                     continue;
@@ -125,7 +133,7 @@ public final class Report {
                         .append(number(r.daemon())).append(" | ").append(r.raw() == null ? "–" : number(r.raw())).append(" | ")
                         .append(r.ratio() == null ? "–" : String.format(Locale.ROOT, "%.2f", r.ratio())).append(" | ")
                         .append(r.target() == null ? "" : r.target()).append(" | ")
-                        .append(r.met() == null ? "" : r.met() ? "yes" : "**no**").append(" |\n");
+                        .append(r.met() == null ? met(r) : r.met() ? "yes" : "**no**").append(" |\n");
             }
         }
         if (!jmh.isEmpty()) {
