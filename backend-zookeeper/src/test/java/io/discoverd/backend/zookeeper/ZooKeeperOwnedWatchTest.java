@@ -43,7 +43,7 @@ class ZooKeeperOwnedWatchTest extends ZooKeeperTestBase {
     void newRegistrations_costTwoRequestsEach_andTheirServiceHoldsOneWatch_removedWithItsLastInstance() throws Exception {
         TestingServer s = server();
         ZooKeeperBackend b = backend(s, Duration.ofSeconds(30));
-        int serverWatches = serverWatchCount(s); // Curator's own (the ensemble configuration)
+        int serverWatches = serverWatchCount(s); // Curator's own (the ensemble configuration), if set yet
         // The service's directories and watch exist after its first instance.
         await(b.register("w", "w:0", null));
 
@@ -60,7 +60,10 @@ class ZooKeeperOwnedWatchTest extends ZooKeeperTestBase {
         assertEquals(List.of(), watches(zk, "getDataWatches").stream().filter(p -> p.startsWith("/discoverd/")).toList(),
                 "no watch per instance");
         assertEquals(List.of("/discoverd/services/w"), watches(zk, "getPersistentRecursiveWatches"));
-        assertEquals(serverWatches + 1, serverWatchCount(s), "watches on the server");
+        // The service's one watch, and Curator's own (the ensemble configuration) if it was set after the
+        // first count: a watch per instance would add 51.
+        int added = serverWatchCount(s) - serverWatches;
+        assertTrue(added >= 1 && added <= 2, added + " watches added on the server for a service of " + (n + 1) + " instances");
 
         for (int i = 0; i <= n; i++) {
             await(b.unregister("w", "w:" + i));
