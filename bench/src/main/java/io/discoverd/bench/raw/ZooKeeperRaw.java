@@ -111,6 +111,10 @@ public final class ZooKeeperRaw implements RawStore {
         CompletableFuture<Integer> done = new CompletableFuture<>();
         try {
             client.getChildren().inBackground((c, children) -> {
+                if (children.getResultCode() == KeeperException.Code.NONODE.intValue()) {
+                    done.complete(0); // a service without instances (and so without a directory)
+                    return;
+                }
                 if (children.getResultCode() != 0) {
                     done.completeExceptionally(KeeperException.create(KeeperException.Code.get(children.getResultCode()), daemonServiceDir));
                     return;
