@@ -694,14 +694,18 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         if (closed) {
             return CompletableFuture.failedFuture(unavailable("backend closed"));
         }
-        ServiceState s = acquire(name);
         if (adoption.isDone()) {
-            Registration heartbeat = s.heartbeatAtOwner(addr, attrs, ttl.toNanos());
+            // A state that owns the instance is held by it, so a plain lookup suffices: no reference taken and released.
+            ServiceState known;
+            synchronized (services) {
+                known = services.get(name);
+            }
+            Registration heartbeat = known == null ? null : known.heartbeatAtOwner(addr, attrs, ttl.toNanos());
             if (heartbeat != null) {
-                release(s);
                 return CompletableFuture.completedFuture(heartbeat);
             }
         }
+        ServiceState s = acquire(name);
         // Not Map.copyOf: a null value must not throw here; it is stored as JSON null.
         Map<String, String> copy = attrs == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(attrs));
         CompletableFuture<Registration> result = s.serial(addr, () -> adoption.isDone() || !connected
