@@ -49,11 +49,22 @@ final class ResumingZookeeperFactory implements ZookeeperFactory {
         return newZooKeeper(connectString, sessionTimeout, watcher, canBeReadOnly, null);
     }
 
+    /**
+     * The largest answer the daemon's client accepts, in bytes: {@link AsyncZk#READ_CHUNK} nodes of up
+     * to 1 MiB each plus headroom. ZooKeeper's client otherwise drops the connection on an answer over
+     * 1 MiB ({@code jute.maxbuffer}); it allocates a buffer only for an answer that arrives. A
+     * {@code jute.maxbuffer} set by the operator (system property or client config) is kept.
+     */
+    static final int MAX_ANSWER_BYTES = (AsyncZk.READ_CHUNK + 8) << 20;
+
     /** Curator always calls this one (notes/zookeeper.md); the 4-argument one delegates here. */
     @Override
     public ZooKeeper newZooKeeper(String connectString, int sessionTimeout, Watcher watcher, boolean canBeReadOnly,
                                   ZKClientConfig clientConfig) throws Exception {
         ZKClientConfig config = clientConfig != null ? clientConfig : new ZKClientConfig();
+        if (config.getProperty(ZKClientConfig.JUTE_MAXBUFFER) == null) {
+            config.setProperty(ZKClientConfig.JUTE_MAXBUFFER, Integer.toString(MAX_ANSWER_BYTES));
+        }
         HostProvider hosts = new StaticHostProvider(new ConnectStringParser(connectString).getServerAddresses());
         SavedSession s = resume.getAndSet(null);
         if (s != null) {

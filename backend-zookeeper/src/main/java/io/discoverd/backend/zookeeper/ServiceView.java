@@ -12,35 +12,47 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.recipes.cache.ChildData;
-import org.apache.curator.framework.recipes.cache.CuratorCache;
-import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.recipes.watch.PersistentWatcher;
+import org.apache.zookeeper.KeeperException.Code;
+import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.data.Stat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * This daemon's view of one watched service: addr → (attrs, created, czxid, mzxid), fed by ONE
- * shared {@link CuratorCache} on {@code <root>/services/<name>}, by this daemon's own acknowledged
- * writes, and by barrier reads; it emits to its subscribers exactly the differences it applies.
+ * persistent recursive watch on {@code <root>/services/<name>} (Curator's {@link PersistentWatcher},
+ * which sets it again after a reconnection or a new session) with a read of each node it reports, by
+ * a first load of the whole service, by this daemon's own acknowledged writes, and by barrier reads;
+ * it emits to its subscribers exactly the differences it applies.
  *
- * <p>Why a view of our own rather than the cache's storage: the cache fills its storage on the
- * ZooKeeper event thread and calls listeners later, and reads a node's data only after its watch
- * fires, so neither {@code cache.stream()} nor the listener alone gives a gap-free, duplicate-free
- * snapshot (notes/zookeeper.md, "Traps").
+ * <p>Why not Curator's {@code CuratorCache}: its first load reads every node with its own
+ * {@code getData} (and {@code getChildren}), 5,000 nodes in about a second; this view loads a service
+ * with read-only multis of {@link AsyncZk#READ_CHUNK} nodes (tens of ms). And the cache calls its
+ * listeners later, on another thread, after filling its storage on the event thread, so neither its
+ * storage nor its listener alone gives a gap-free, duplicate-free snapshot (notes/zookeeper.md,
+ * "Traps").
  *
- * <p>Ordering rules that keep late or repeated information from resurrecting or duplicating
- * anything: an incarnation of a node is identified by its czxid and its content by its mzxid; an
- * observation older than what the view holds is ignored, and the highest deleted czxid of each
- * address is remembered (a tombstone), so a late creation event of a deleted node is ignored.
+ * <p>Order: watch events and read answers arrive on the ZooKeeper event thread in the order the
+ * server processed them, and each is handed to the service's executor there, in that order; so the
+ * view applies its own feed in the store's order: a read answered before a deletion is applied before
+ * it, one answered after finds the node gone or a newer incarnation.
+ *
+ * <p>Ordering rules that keep late or repeated information (own writes and barrier reads, applied
+ * after later events) from resurrecting or duplicating anything: an incarnation of a node is
+ * identified by its czxid and its content by its mzxid; an observation older than what the view holds
+ * is ignored, and the highest deleted czxid of each address is remembered (a tombstone), so a late
+ * observation of a deleted incarnation is ignored. A delete event may carry the deleting
+ * transaction's zxid (every incarnation created before it is gone); without it (ZooKeeper 3.9.5's
+ * persistent watches) the view uses the czxid it holds.
  *
  * <p>Tombstones do not outlive their use (else the view grows by one per address ever deleted).
- * Stale information about a deleted incarnation can come only from (a) a cache event whose read was
- * answered before the deletion became known: the cache queues every listener call on Curator's
- * single {@code runSafe} thread, so once a marker queued there after the deletion reaches this
- * executor, no such event is left; (b) a barrier read issued before the deletion: kept while a
- * barrier that started before it is in flight. A tombstone is dropped when both hold, or at once
- * when a later incarnation of the address is observed (the entry's czxid then guards it).
+ * Stale information about a deleted incarnation can come only from (a) an answer that reached the
+ * event thread before the deletion's event but the executor after it: once the answer to a request
+ * sent after the deletion became known has been handed over, none is left; (b) a barrier read issued
+ * before the deletion: kept while a barrier that started before it is in flight. A tombstone is
+ * dropped when both hold, or at once when a later incarnation of the address is observed (the entry's
+ * czxid then guards it).
  *
  * <p>Confinement: every method except the constructor runs on the service's sequential executor.
  */
@@ -59,9 +71,9 @@ final class ServiceView {
     private final String name;
     private final String servicePath;
     private final Executor executor;
-    private final CuratorCache cache;
+    private final PersistentWatcher watcher;
+    private final AsyncZk zk;
     private final Map<String, Entry> entries = new HashMap<>();
-    private final CuratorFramework client;
     private final Map<String, Tomb> tombstones = new HashMap<>();
     /** Start ticks of the barriers in flight (a multiset: tick → count). */
     private final java.util.TreeMap<Long, Integer> barriers = new java.util.TreeMap<>();
@@ -71,21 +83,56 @@ final class ServiceView {
     private final List<GuardedSubscription> attached = new ArrayList<>();
     private final List<GuardedSubscription> pending = new ArrayList<>();
     private boolean closed;
-    /** Completes (on the executor) once the cache has loaded the service; see {@link #loaded()}. */
-    private final CompletableFuture<Void> loaded = new CompletableFuture<>();
+    /** Completes (on the executor) once the first load has been applied, or has failed; see {@link #loaded()}. */
+    private final CompletableFuture<Boolean> loaded = new CompletableFuture<>();
 
-    ServiceView(String name, String servicePath, CuratorFramework client, Executor executor) {
+    /**
+     * Starts the view: sets the watch, then (its request sent first, so it is in place before they
+     * are answered) lists and reads the service. Call on the service's executor.
+     */
+    ServiceView(String name, String servicePath, CuratorFramework client, AsyncZk zk, Executor executor) {
         this.name = name;
         this.servicePath = servicePath;
         this.executor = executor;
-        this.client = client;
-        this.cache = CuratorCache.build(client, servicePath);
-        cache.listenable().addListener(CuratorCacheListener.builder()
-                .forCreatesAndChanges((oldNode, node) -> onCacheChange(node))
-                .forDeletes(this::onCacheDelete)
-                .forInitialized(() -> execute(() -> loaded.complete(null)))
-                .build());
-        cache.start();
+        this.zk = zk;
+        this.watcher = new PersistentWatcher(client, servicePath, true);
+        watcher.getListenable().addListener(this::onWatchEvent);
+        watcher.start();
+        load();
+    }
+
+    /**
+     * The first load: the children, then their data in read-only multis; each chunk is handed to the
+     * executor from the event thread as it arrives (in order with the watch's events), and
+     * {@link #loaded} completes after the last one.
+     */
+    private void load() {
+        zk.getChildren(servicePath).thenCompose(ev -> {
+            Code code = AsyncZk.code(ev);
+            if (code == Code.NONODE) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            if (code != Code.OK) {
+                return CompletableFuture.<Void>failedFuture(new IllegalStateException(code + " listing " + servicePath));
+            }
+            List<CompletableFuture<Void>> applied = new ArrayList<>();
+            for (CompletableFuture<List<AsyncZk.ChildRead>> chunk : zk.readChildren(servicePath, ev.getChildren())) {
+                // Registered before the answer can arrive (this runs on the event thread): in order.
+                applied.add(chunk.thenAccept(reads -> execute(() -> {
+                    for (AsyncZk.ChildRead r : reads) {
+                        if (r.code() == Code.OK) {
+                            observed(r.child(), r.stat(), r.data());
+                        }
+                    }
+                })));
+            }
+            return CompletableFuture.allOf(applied.toArray(CompletableFuture[]::new));
+        }).whenComplete((x, e) -> {
+            if (e != null) {
+                LOG.debug("{}: first load failed; a barrier read will fill the view", servicePath, e);
+            }
+            execute(() -> loaded.complete(e == null));
+        });
     }
 
     private String addrOf(String path) {
@@ -96,11 +143,45 @@ final class ServiceView {
         return rest.indexOf('/') >= 0 ? null : rest;
     }
 
-    // Cache callbacks arrive on Curator threads: hop onto the view's executor.
-    private void onCacheChange(ChildData node) {
-        String addr = addrOf(node.getPath());
-        if (addr != null && node.getStat() != null) {
-            execute(() -> observed(addr, node.getStat(), node.getData()));
+    /**
+     * A watch event, on the ZooKeeper event thread: a create or data change of an instance node is read
+     * (its answer handed over in order); a delete is handed over with the deleting zxid.
+     */
+    private void onWatchEvent(WatchedEvent event) {
+        String addr = addrOf(event.getPath());
+        if (addr == null) {
+            return;
+        }
+        switch (event.getType()) {
+            case NodeCreated, NodeDataChanged -> zk.getData(event.getPath()).thenAccept(ev -> {
+                // NONODE: deleted since, and its event comes next. An error: the connection went,
+                // and the view is read again (resync) once it is back.
+                if (AsyncZk.code(ev) == Code.OK) {
+                    execute(() -> observed(addr, ev.getStat(), ev.getData()));
+                }
+            });
+            case NodeDeleted -> {
+                long zxid = event.getZxid();
+                execute(() -> deletedByEvent(addr, zxid));
+            }
+            default -> {
+            }
+        }
+    }
+
+    /**
+     * A delete event: every incarnation created before the deleting transaction ({@code zxid}) is gone.
+     * A server that sends no zxid ({@link WatchedEvent#NO_ZXID}; ZooKeeper 3.9.5 does not for
+     * persistent watches) leaves the incarnation held: in the view's order, the one deleted.
+     */
+    void deletedByEvent(String addr, long zxid) {
+        if (zxid != WatchedEvent.NO_ZXID) {
+            deleted(addr, zxid - 1); // a multi may delete and create the path in one transaction
+            return;
+        }
+        Entry held = entries.get(addr);
+        if (held != null) {
+            deleted(addr, held.czxid());
         }
     }
 
@@ -109,20 +190,12 @@ final class ServiceView {
         try {
             executor.execute(task);
         } catch (RejectedExecutionException e) {
-            LOG.debug("{}: executor closed, dropping a cache event", servicePath);
-        }
-    }
-
-    private void onCacheDelete(ChildData old) {
-        String addr = addrOf(old.getPath());
-        if (addr != null && old.getStat() != null) {
-            long czxid = old.getStat().getCzxid();
-            execute(() -> deleted(addr, czxid));
+            LOG.debug("{}: executor closed, dropping a watch event or read", servicePath);
         }
     }
 
     /**
-     * Applies an observation of a node's state (cache event, own write acknowledged, barrier read).
+     * Applies an observation of a node's state (watch read, own write acknowledged, barrier read).
      * Emits online when (attrs, created) differ from what the view had.
      */
     void observed(String addr, Stat stat, byte[] data) {
@@ -193,8 +266,9 @@ final class ServiceView {
     }
 
     /**
-     * Queues a prune behind every cache listener call Curator has queued so far (they all pass
-     * through its single {@code runSafe} thread); at most one is queued at a time.
+     * Queues a prune behind every answer the event thread has handed over so far: it runs once the
+     * answer to a request sent now (an {@code exists} of the service) has been handed over, and
+     * answers arrive in order. At most one is queued at a time.
      */
     private void queuePrune() {
         if (pruneQueued || closed || tombstones.isEmpty()) {
@@ -202,12 +276,8 @@ final class ServiceView {
         }
         pruneQueued = true;
         long mark = tick;
-        try {
-            client.runSafe(() -> execute(() -> prune(mark)));
-        } catch (RuntimeException e) {
-            pruneQueued = false; // the client is closing; so is this view
-            LOG.debug("{}: cannot queue a tombstone prune", servicePath, e);
-        }
+        // Also on failure: an answer that does not come (the connection went) comes as an error, in order.
+        zk.exists(servicePath).whenComplete((ev, e) -> execute(() -> prune(mark)));
     }
 
     /** Drops the tombstones written at or before {@code mark} that no barrier in flight may need. */
@@ -225,12 +295,11 @@ final class ServiceView {
     }
 
     /**
-     * Completes on the view's executor once the cache's first load of the service has been applied:
-     * every node the cache read at start has reached the view. The cache calls its listeners in
-     * order on Curator's single {@code runSafe} thread, so this follows every one of those events.
-     * Never completes if the view is closed first.
+     * Completes on the view's executor once the first load of the service has been applied (every
+     * node it read, and every event before its last answer, has reached the view): {@code true}, or
+     * {@code false} when the load failed (a connection loss; a barrier read then fills the view).
      */
-    CompletableFuture<Void> loaded() {
+    CompletableFuture<Boolean> loaded() {
         return loaded;
     }
 
@@ -280,14 +349,14 @@ final class ServiceView {
         return closed;
     }
 
-    /** Closes the shared cache; no emission after this. */
+    /** Removes the watch; no emission after this. */
     void close() {
         if (!closed) {
             closed = true;
             attached.clear();
             pending.clear();
             tombstones.clear();
-            cache.close();
+            watcher.close();
         }
     }
 }

@@ -83,7 +83,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Delivery: writes made through this daemon are applied to its views as they are acknowledged,
  * so its subscribers get every such change one by one; changes made through other daemons arrive as
- * the shared cache observes them and may be coalesced (PROTOCOL.md §6.4); views always converge.
+ * the shared view observes them and may be coalesced (PROTOCOL.md §6.4); views always converge.
  *
  * <p>Threading: every service has a sequential executor (Guava's, on a shared cached pool: one task
  * at a time, in submission order, without a thread per service) that owns its state, its view and
@@ -196,7 +196,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         ServiceView view;
         /**
          * The connection generation since which the view has followed the store without a gap
-         * (its cache started, or its last full barrier read), or -1; see {@link #snapshotBarrier}.
+         * (its view started, or its last full barrier read), or -1; see {@link #snapshotBarrier}.
          */
         int viewGeneration = -1;
         /** Identifies the current linger of the view (see {@link #startLinger}), or {@code null}. */
@@ -1345,7 +1345,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      *
      * <p>ZooKeeper: the snapshot needs a barrier: a {@code sync} and a marker when the service's view
      * has followed the store on the current connection (an open or lingering view, or a new one once
-     * its cache has loaded), else a {@code sync} and a read of the service ({@link #snapshotBarrier}). A
+     * its first load is applied), else a {@code sync} and a read of the service ({@link #snapshotBarrier}). A
      * subscription that cannot have it gets {@code current()} then {@code failed(StoreUnavailable)}
      * naming the connect string (PROTOCOL.md §5.5.4: never silent): at once while the store is
      * unreachable, else when the barrier has not succeeded within {@code connectionTimeout}. A
@@ -1379,9 +1379,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 return;
             }
             if (s.view == null) {
-                // Read before the cache sends its watch: a connection change in between then shows.
+                // Read before the view sends its watch: a connection change in between then shows.
                 int generation = connectionGeneration;
-                s.view = new ServiceView(name, s.servicePath, client, s.executor);
+                s.view = new ServiceView(name, s.servicePath, client, zk, s.executor);
                 s.viewGeneration = generation;
             } else {
                 endLinger(s);
@@ -1440,7 +1440,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     /**
      * Keeps a view without subscribers open for {@link #viewLinger}, so that a resubscription (a
      * client reconnecting, or subscribing for a moment as the Go client's helpers do) is served from
-     * memory instead of a new cache reading the whole service. At most {@link #MAX_LINGERING} views
+     * memory instead of a new view reading the whole service. At most {@link #MAX_LINGERING} views
      * linger at a time (each holds its service's instances); a linger holds one reference on the
      * service state, released by {@link #endLinger} or when the timer closes the view; the backend's
      * close closes lingering views with the others. Runs on the service's executor.
@@ -1511,9 +1511,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     /**
      * The barrier before a new subscriber's snapshot. When the view has followed the store without
-     * a connection loss since its last full read (or since its cache started), a {@link #marker}
+     * a connection loss since its last full read (or since its view started), a {@link #marker}
      * suffices: every change acknowledged before the subscribe has then reached the view, and no
-     * node is read again. Otherwise (the connection moved, or the cache's first load does not end in
+     * node is read again. Otherwise (the connection moved, or the view's first load failed or does not end in
      * time), the full {@link #barrier} reads the service. Completes on the service's executor.
      */
     private CompletableFuture<Void> snapshotBarrier(ServiceState s, ServiceView v) {
@@ -1522,12 +1522,13 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             if (v.isClosed() || generation == -1 || generation != base || s.view != v) {
                 return barrier(s, v);
             }
-            if (v.loaded().isDone()) {
+            if (v.loaded().isDone() && v.loaded().join()) {
                 return CompletableFuture.<Void>completedFuture(null);
             }
-            // The first load is still under way: wait for it, but not forever (a cache that cannot
-            // finish its load, e.g. across a connection loss, never says so).
-            CompletableFuture<Boolean> loaded = v.loaded().thenApply(x -> true);
+            // The first load is still under way (or failed): wait for it, but not forever (a read
+            // Curator retries across a connection loss may answer late).
+            CompletableFuture<Boolean> loaded = new CompletableFuture<>();
+            v.loaded().thenAccept(loaded::complete);
             ScheduledFuture<?> t = schedule(() -> runOn(s, () -> loaded.complete(false)),
                     connectionTimeout.toMillis() / 2, TimeUnit.MILLISECONDS);
             return loaded.thenComposeAsync(ok -> {
@@ -1582,15 +1583,15 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     /**
      * A read-your-writes marker without reading the service: a {@code sync}, then (sent from the
-     * sync's callback) an {@code exists} of the service, then a hop through Curator's
-     * {@code runSafe} thread onto the service's executor.
+     * sync's callback) an {@code exists} of the service, then (from its callback) a hop onto the
+     * service's executor.
      *
      * <p>Why it suffices: the server sends the watch notifications of every change it applied
-     * before answering the sync ahead of the sync's answer; the cache, called on the same event
-     * thread, has therefore sent its read of every changed node before the {@code exists} is sent,
-     * so those reads are answered first, and the cache's listener calls for them are queued on the
-     * {@code runSafe} thread before the marker. All of this holds on one connection only: the
-     * result is the connection generation seen by both callbacks, or -1 when they differ.
+     * before answering the sync ahead of the sync's answer; the view's watcher, called on the same
+     * event thread, has therefore sent its read of every changed node before the {@code exists} is
+     * sent, so those reads are answered first, and handed to the executor (from the event thread)
+     * before the marker. All of this holds on one connection only: the result is the connection
+     * generation seen by both callbacks, or -1 when they differ.
      */
     private CompletableFuture<Integer> marker(ServiceState s) {
         CompletableFuture<Integer> done = new CompletableFuture<>();
@@ -1613,11 +1614,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 return;
             }
             int generation = atSync[0] == connectionGeneration ? atSync[0] : -1;
-            try {
-                client.runSafe(() -> runOn(s, () -> done.complete(generation)));
-            } catch (RuntimeException x) {
-                done.completeExceptionally(x);
-            }
+            runOn(s, () -> done.complete(generation));
         });
         return done;
     }
@@ -1690,7 +1687,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         return done;
     }
 
-    /** sync + getChildren + getData of each child; a missing service is empty. */
+    /** sync + getChildren + the children's data in read-only multis ({@link AsyncZk#readChildren}); a missing service is empty. */
     private CompletableFuture<List<Read>> readService(ServiceState s) {
         return readService(s, new int[1]);
     }
@@ -1714,16 +1711,20 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                     if (c != Code.OK) {
                         throw new CompletionException(storeError(c, s.servicePath));
                     }
-                    List<CompletableFuture<Read>> reads = new ArrayList<>();
-                    for (String child : ev.getChildren()) {
-                        reads.add(zk.getData(s.path(child)).thenApply(d -> switch (AsyncZk.code(d)) {
-                            case OK -> new Read(child, d.getStat(), d.getData());
-                            case NONODE -> new Read(child, null, null);
-                            default -> throw new CompletionException(storeError(AsyncZk.code(d), s.path(child)));
-                        }));
-                    }
-                    return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
-                            .thenApply(x -> reads.stream().map(CompletableFuture::join).toList());
+                    List<CompletableFuture<List<AsyncZk.ChildRead>>> chunks = zk.readChildren(s.servicePath, ev.getChildren());
+                    return CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new)).thenApply(x -> {
+                        List<Read> reads = new ArrayList<>(ev.getChildren().size());
+                        for (CompletableFuture<List<AsyncZk.ChildRead>> chunk : chunks) {
+                            for (AsyncZk.ChildRead r : chunk.join()) {
+                                reads.add(switch (r.code()) {
+                                    case OK -> new Read(r.child(), r.stat(), r.data());
+                                    case NONODE -> new Read(r.child(), null, null);
+                                    default -> throw new CompletionException(storeError(r.code(), s.path(r.child())));
+                                });
+                            }
+                        }
+                        return reads;
+                    });
                 });
     }
 

@@ -18,6 +18,7 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
 import org.apache.curator.test.TestingServer;
+import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,7 +47,7 @@ class ServiceViewTest {
         client.start();
         pool = Executors.newCachedThreadPool();
         executor = MoreExecutors.newSequentialExecutor(pool);
-        view = on(() -> new ServiceView("v", "/discoverd/services/v", client, executor));
+        view = on(() -> new ServiceView("v", "/discoverd/services/v", client, new AsyncZk(client), executor));
         listener = new RecordingListener();
         GuardedSubscription sub = new GuardedSubscription("v", listener, x -> { });
         on(() -> {
@@ -87,11 +88,14 @@ class ServiceViewTest {
         return listener.live().stream().map(RecordingListener.Event::kind).toList();
     }
 
-    /** Waits until the prunes queued so far have run: they pass through Curator's runSafe thread, then the executor. */
+    /**
+     * Waits until the prunes queued so far have run: each waits for the answer of a request, handed
+     * from the event thread to the executor; a later request's answer is handed over after it.
+     */
     private void drainPrunes() throws Exception {
         for (int i = 0; i < 3; i++) {
             CompletableFuture<Void> hop = new CompletableFuture<>();
-            client.runSafe(() -> executor.execute(() -> hop.complete(null)));
+            client.checkExists().inBackground((c, e) -> executor.execute(() -> hop.complete(null))).forPath("/");
             hop.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
@@ -153,5 +157,30 @@ class ServiceViewTest {
         });
         drainPrunes();
         assertEquals(0, (int) on(view::tombstoneCount));
+    }
+
+    @Test
+    void deleteEventWithItsZxid_buriesOlderIncarnations_notOneCreatedInTheSameTransaction() throws Exception {
+        on(() -> {
+            view.observed("d:1", stat(6, 6), data(6));
+            view.deletedByEvent("d:1", 8); // one transaction (zxid 8) deleted it and created it again
+            view.observed("d:1", stat(6, 7), data(6)); // a late read of the deleted incarnation
+            view.observed("d:1", stat(8, 8), data(8));
+            return null;
+        });
+        assertEquals(List.of(Kind.ONLINE, Kind.OFFLINE, Kind.ONLINE), liveKinds());
+        assertEquals(8, listener.live().get(2).created());
+    }
+
+    @Test
+    void deleteEventWithoutZxid_deletesTheIncarnationHeld() throws Exception {
+        on(() -> {
+            view.observed("e:1", stat(6, 6), data(6));
+            view.deletedByEvent("e:1", WatchedEvent.NO_ZXID);
+            view.observed("e:1", stat(6, 7), data(6)); // a late read of the deleted incarnation
+            view.deletedByEvent("f:1", WatchedEvent.NO_ZXID); // nothing held: nothing to do
+            return null;
+        });
+        assertEquals(List.of(Kind.ONLINE, Kind.OFFLINE), liveKinds());
     }
 }

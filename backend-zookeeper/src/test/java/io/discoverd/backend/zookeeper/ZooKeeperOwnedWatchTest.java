@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.discoverd.backend.DiscoveryBackend;
 import io.discoverd.backend.Registration.Outcome;
-import java.lang.management.ManagementFactory;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,8 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import javax.management.MBeanServer;
-import javax.management.ObjectName;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.test.TestingServer;
 import org.apache.zookeeper.ZooKeeper;
@@ -121,25 +118,6 @@ class ZooKeeperOwnedWatchTest extends ZooKeeperTestBase {
         assertTrue(requests <= 3L * n + 2, requests + " requests for " + n + " heartbeats through the non-owner");
         assertEquals(List.of(), watches(other.client().getZookeeperClient().getZooKeeper(), "getPersistentRecursiveWatches"),
                 "the non-owner keeps no watch");
-    }
-
-    /** Packets the server received from all clients so far (its JMX bean). */
-    private static long packetsReceived(TestingServer s) throws Exception {
-        return (Long) mbeans().getAttribute(serverBean(s), "PacketsReceived");
-    }
-
-    /** Watches the server holds over all sessions (its data tree's JMX bean). */
-    private static int serverWatchCount(TestingServer s) throws Exception {
-        ObjectName tree = new ObjectName(serverBean(s) + ",name1=InMemoryDataTree");
-        return (Integer) mbeans().getAttribute(tree, "WatchCount");
-    }
-
-    private static ObjectName serverBean(TestingServer s) throws Exception {
-        return new ObjectName("org.apache.ZooKeeperService:name0=StandaloneServer_port" + s.getPort());
-    }
-
-    private static MBeanServer mbeans() {
-        return ManagementFactory.getPlatformMBeanServer();
     }
 
     /** The paths of the client's own watch registrations of one kind (ZooKeeper keeps the lists protected). */

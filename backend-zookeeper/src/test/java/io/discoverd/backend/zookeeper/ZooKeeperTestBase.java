@@ -2,11 +2,14 @@ package io.discoverd.backend.zookeeper;
 
 import io.discoverd.backend.DiscoveryBackend;
 import io.vertx.core.Vertx;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
@@ -62,6 +65,25 @@ abstract class ZooKeeperTestBase {
         c.start();
         closeables.add(c);
         return c;
+    }
+
+    /** Packets the server received from all clients so far (its JMX bean). */
+    static long packetsReceived(TestingServer s) throws Exception {
+        return (Long) mbeans().getAttribute(serverBean(s), "PacketsReceived");
+    }
+
+    /** Watches the server holds over all sessions (its data tree's JMX bean). */
+    static int serverWatchCount(TestingServer s) throws Exception {
+        ObjectName tree = new ObjectName(serverBean(s) + ",name1=InMemoryDataTree");
+        return (Integer) mbeans().getAttribute(tree, "WatchCount");
+    }
+
+    static ObjectName serverBean(TestingServer s) throws Exception {
+        return new ObjectName("org.apache.ZooKeeperService:name0=StandaloneServer_port" + s.getPort());
+    }
+
+    static MBeanServer mbeans() {
+        return ManagementFactory.getPlatformMBeanServer();
     }
 
     /** The stage's value within {@link #TIMEOUT}. */
