@@ -1,6 +1,7 @@
 package io.discoverd.bench.raw;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.CompletableFuture;
@@ -10,11 +11,12 @@ import java.util.function.Consumer;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.api.BackgroundCallback;
-import org.apache.curator.framework.recipes.cache.CuratorCache;
-import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.recipes.watch.PersistentWatcher;
 import org.apache.curator.retry.RetryOneTime;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Op;
+import org.apache.zookeeper.Watcher;
 
 /**
  * The ZooKeeper baseline through Curator's asynchronous ({@code inBackground}) API, under its own
@@ -48,7 +50,8 @@ public final class ZooKeeperRaw implements RawStore {
 
     @Override
     public String watchCalls() {
-        return "CuratorCache on the service directory (the recipe the daemon uses)";
+        return "a persistent recursive watch on the service directory (Curator's PersistentWatcher) and a getData "
+                + "of each created node (Curator inBackground), as the daemon's view follows a service";
     }
 
     @Override
@@ -83,27 +86,38 @@ public final class ZooKeeperRaw implements RawStore {
     public AutoCloseable watch(String service, Consumer<String> created) throws Exception {
         String dir = ROOT + "/services/" + service;
         client.createContainers(dir);
-        CuratorCache cache = CuratorCache.build(client, dir);
-        CountDownLatch initialized = new CountDownLatch(1);
-        cache.listenable().addListener(CuratorCacheListener.builder()
-                .forCreates(node -> {
-                    if (!node.getPath().equals(dir)) {
-                        created.accept(node.getPath().substring(dir.length() + 1));
-                    }
-                })
-                .forInitialized(initialized::countDown)
-                .build());
-        cache.start();
-        if (!initialized.await(30, TimeUnit.SECONDS)) {
-            cache.close();
-            throw new IllegalStateException("CuratorCache of " + dir + " did not initialise");
+        PersistentWatcher watcher = new PersistentWatcher(client, dir, true);
+        CountDownLatch set = new CountDownLatch(1);
+        watcher.getResetListenable().addListener(set::countDown);
+        watcher.getListenable().addListener(event -> {
+            String path = event.getPath();
+            if (event.getType() == Watcher.Event.EventType.NodeCreated && path != null && path.startsWith(dir + "/")) {
+                try {
+                    client.getData().inBackground((c, data) -> {
+                        if (data.getResultCode() == 0) {
+                            created.accept(path.substring(dir.length() + 1));
+                        }
+                    }).forPath(path);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        });
+        watcher.start();
+        if (!set.await(30, TimeUnit.SECONDS)) {
+            watcher.close();
+            throw new IllegalStateException("the watch on " + dir + " was not set");
         }
-        return cache::close;
+        return watcher::close;
     }
+
+    /** Nodes per read-only multi: the daemon's chunk (backend-zookeeper's {@code AsyncZk.READ_CHUNK}). */
+    private static final int READ_CHUNK = 64;
 
     @Override
     public String readCalls() {
-        return "getChildren of the service directory, then getData of every instance node (Curator inBackground, all in flight)";
+        return "getChildren of the service directory, then the instance nodes' data in read-only multis of "
+                + READ_CHUNK + " getData ops (all in flight), as the daemon reads a service";
     }
 
     @Override
@@ -124,13 +138,19 @@ public final class ZooKeeperRaw implements RawStore {
                     done.complete(0);
                     return;
                 }
-                AtomicInteger left = new AtomicInteger(names.size());
-                for (String name : names) {
-                    client.getData().inBackground((c2, data) -> {
-                        if (left.decrementAndGet() == 0) {
+                AtomicInteger left = new AtomicInteger((names.size() + READ_CHUNK - 1) / READ_CHUNK);
+                for (int i = 0; i < names.size(); i += READ_CHUNK) {
+                    List<Op> ops = new ArrayList<>();
+                    for (String name : names.subList(i, Math.min(names.size(), i + READ_CHUNK))) {
+                        ops.add(Op.getData(daemonServiceDir + "/" + name));
+                    }
+                    client.getZookeeperClient().getZooKeeper().multi(ops, (rc, path, ctx, results) -> {
+                        if (rc != 0) {
+                            done.completeExceptionally(KeeperException.create(KeeperException.Code.get(rc), daemonServiceDir));
+                        } else if (left.decrementAndGet() == 0) {
                             done.complete(names.size());
                         }
-                    }).forPath(daemonServiceDir + "/" + name);
+                    }, null);
                 }
             }).forPath(daemonServiceDir);
         } catch (Exception e) {
