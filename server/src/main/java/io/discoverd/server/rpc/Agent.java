@@ -9,11 +9,13 @@ import io.discoverd.backend.SubscriptionListener;
 import io.discoverd.protocol.Args;
 import io.discoverd.protocol.PreparedUpdate;
 import io.discoverd.protocol.ServiceUpdate;
+import io.netty.channel.EventLoop;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,6 +41,8 @@ public final class Agent {
     private final String externalIp;
     private final int maxAttrsBytes;
     private final SharedUpdates shared = new SharedUpdates();
+    /** One mailbox per event loop of this daemon's connections ({@link LoopMailbox}). */
+    private final Map<EventLoop, LoopMailbox> mailboxes = new ConcurrentHashMap<>();
 
     /**
      * @param backend       the store
@@ -99,6 +103,11 @@ public final class Agent {
      */
     PreparedUpdate prepareOnline(Instance instance) {
         return shared.online(instance);
+    }
+
+    /** The mailbox of the event loop {@code loop} (one per loop, made on first use). Thread-safe. */
+    LoopMailbox mailbox(EventLoop loop) {
+        return mailboxes.computeIfAbsent(loop, LoopMailbox::new);
     }
 
     /** The update of a subscriber's {@code offline} call, shared like {@link #prepareOnline}. Thread-safe. */

@@ -12,6 +12,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
@@ -37,9 +38,10 @@ import org.slf4j.LoggerFactory;
  * to the {@link Agent}, writes replies and stream items, and owns the connection's streams.
  *
  * <p>Threading: everything here runs on the connection's Vert.x context (one event-loop thread),
- * because the codec is not thread-safe. Backend completions and subscription callbacks arrive on
- * backend threads and hop onto that context with {@link Context#runOnContext}, which keeps their
- * order. Calls run concurrently: the reader never waits for a reply.
+ * because the codec is not thread-safe. Backend completions arrive on backend threads and hop onto
+ * that context with {@link Context#runOnContext}; subscription callbacks hop onto the same event
+ * loop through its {@link LoopMailbox} (one task for many streams). Both keep their order. Calls
+ * run concurrently: the reader never waits for a reply.
  *
  * <p>Writing: frames encoded while the event loop works through its queued tasks (a change fanned
  * out to several streams of this connection, replies completing together) are written to the
@@ -78,6 +80,8 @@ public final class Session {
     private final ServerCodec codec;
     private final Agent agent;
     private final Context context;
+    /** Where this connection's streams queue their updates for the event loop ({@link LoopMailbox}). */
+    private final LoopMailbox mailbox;
     private final String remote;
     private final Runnable onClosed;
     /** Active streams by stream key (gob Seq, JSON id text); several may share a key (PROTOCOL.md §4.5). */
@@ -100,6 +104,7 @@ public final class Session {
         this.codec = codec;
         this.agent = agent;
         this.context = context;
+        this.mailbox = agent.mailbox(((ContextInternal) context).nettyEventLoop());
         this.remote = String.valueOf(socket.remoteAddress());
         this.onClosed = onClosed;
     }
@@ -421,7 +426,7 @@ public final class Session {
          */
         private final Queue<Object> inbox = new ConcurrentLinkedQueue<>();
         private final AtomicBoolean drainQueued = new AtomicBoolean();
-        private final Handler<Void> drainTask = v -> drain();
+        private final Runnable drainTask = this::drain;
 
         Stream(RpcRequest call) {
             this.call = call;
@@ -437,11 +442,14 @@ public final class Session {
             }
         }
 
-        /** Any thread: queues an item and makes sure a drain runs on the context after it. */
+        /**
+         * Any thread: queues an item and makes sure a drain runs on the event loop after it, through
+         * the loop's {@link LoopMailbox} (one task for the streams of all its connections).
+         */
         private void post(Object item) {
             inbox.add(item);
             if (drainQueued.compareAndSet(false, true)) {
-                context.runOnContext(drainTask);
+                mailbox.post(drainTask);
             }
         }
 
