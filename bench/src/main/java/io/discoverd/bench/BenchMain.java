@@ -144,7 +144,7 @@ public final class BenchMain implements Callable<Integer> {
     private void runBackend(String name, Profile profile, Path jar, Path dir, Report report) throws Exception {
         console.printf("== %s: starting the store and the daemon%n", name);
         try (StoreServer store = name.equals("etcd") ? EtcdServerProcess.start(dir.resolve("store"))
-                        : ZooKeeperServerProcess.start(dir.resolve("store"), "2g");
+                        : ZooKeeperServerProcess.start(dir.resolve("store"), profile.daemonHeap());
              DaemonUnderTest daemon = DaemonUnderTest.start(jar, dir.resolve("daemon"), daemonConfig(store, dir), profile.daemonHeap());
              RawStore raw = name.equals("etcd") ? new EtcdRaw(store.address(), REGISTRATION_TTL_SECONDS)
                      : new ZooKeeperRaw(store.address());

@@ -17,23 +17,27 @@ package io.discoverd.bench;
  * @param bigService           scenario 5: instances of the one big service
  * @param scaleSamples         scenario 5: registers and snapshots timed at each step
  * @param idleConnections      scenario 6: idle connections held
- * @param daemonHeap           the daemon JVM's heap, e.g. {@code 2g}
- * @param warmupMillis         how long each side (daemon, raw) is driven before a throughput is
- *                             timed, in ms: both JVMs' JIT compilers must have done their work
+ * @param daemonHeap           the daemon JVM's heap, e.g. {@code 2g} (the ZooKeeper server's too)
+ * @param warmupMillis         one warm-up round: how long each side (daemon, raw) is driven in it
+ *                             before a throughput is timed, in ms
+ * @param coldSnapshots        scenario 5: big services whose first (cold) snapshot is timed
+ * @param warmupRounds         at most this many warm-up rounds: they end once both JVMs' JIT
+ *                             compilers are quiet ({@code BenchRun.warmUp})
  */
 public record Profile(String name, int registrations, int concurrency, int notifications, int heartbeatInstances,
                       long heartbeatMillis, int subscribers, int fanOutChanges, int[] scaleSteps, int scaleServices,
-                      int bigService, int scaleSamples, int idleConnections, String daemonHeap, long warmupMillis) {
+                      int bigService, int scaleSamples, int idleConnections, String daemonHeap, long warmupMillis,
+                      int warmupRounds, int coldSnapshots) {
 
     /** A few seconds per backend: every scenario runs, with tiny sizes. */
     public static final Profile SMOKE = new Profile("smoke", 100, 4, 5, 50, 500, 10, 2,
-            new int[] {50, 100}, 10, 100, 5, 20, "512m", 200);
+            new int[] {50, 100}, 10, 100, 5, 20, "512m", 200, 1, 1);
 
     /** Under two minutes for both backends on two cores. */
     public static final Profile QUICK = new Profile("quick", 1_500, 32, 100, 500, 1_500, 1_000, 3,
-            new int[] {500, 2_000}, 1_000, 5_000, 50, 1_000, "1g", 1_000);
+            new int[] {500, 2_000}, 1_000, 5_000, 50, 1_000, "1g", 1_000, 2, 1);
 
     /** The sizes: 10,000 subscribers, 100,000 registrations, 10,000 idle connections. */
     public static final Profile FULL = new Profile("full", 20_000, 64, 1_000, 10_000, 15_000, 10_000, 5,
-            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 10_000);
+            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 5_000, 8, 3);
 }

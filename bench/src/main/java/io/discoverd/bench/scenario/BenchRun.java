@@ -9,8 +9,10 @@ import io.discoverd.bench.store.StoreServer;
 import io.discoverd.bench.wire.WireClient;
 import io.discoverd.bench.wire.WireConnection;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -22,6 +24,61 @@ import java.util.concurrent.TimeUnit;
  */
 public record BenchRun(String backend, Profile profile, StoreServer store, DaemonUnderTest daemon, RawStore raw,
                        WireClient wire, Report report, PrintStream out, long registrationTtl) {
+
+    /** A compiling JVM is quiet when it compiled for at most this share of a warm-up round, in %. */
+    static final double QUIET_PERCENT = 5;
+
+    /** Drives one side (daemon or raw) of a comparison for about {@code millis} ms. */
+    @FunctionalInterface
+    public interface Drive {
+        void run(long millis) throws Exception;
+    }
+
+    /**
+     * JIT compile time so far, in ms, of the daemon's JVM and of this one (the raw client and the load
+     * generator), from their CompilationMXBeans.
+     */
+    public record Jit(long daemonMillis, long benchMillis) {
+        /** The compile time spent since {@code earlier}, per JVM. */
+        public Jit since(Jit earlier) {
+            return new Jit(daemonMillis - earlier.daemonMillis, benchMillis - earlier.benchMillis);
+        }
+    }
+
+    /** The compile time so far of the daemon's JVM and this one. */
+    public Jit jit() {
+        return new Jit(daemon.compilationMillis(), ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
+    }
+
+    /**
+     * Warm-up before a timed comparison: rounds of {@link Profile#warmupMillis()} on the daemon's side,
+     * then as long on the raw side, until a round in which neither the daemon's JVM nor this one
+     * compiled for more than {@value #QUIET_PERCENT} % of the round's time, or
+     * {@link Profile#warmupRounds()} rounds. Why: on two cores a C2 compiler still working through
+     * its queue takes a large share of the machine (measured: half the daemon's CPU in a heartbeat
+     * run after one fixed 10 s warm-up), so a fixed warm-up times the JIT as much as the daemon.
+     *
+     * @return a description of the warm-up for the scenario's note
+     */
+    public String warmUp(Drive daemonSide, Drive rawSide) throws Exception {
+        long round = profile.warmupMillis();
+        int rounds = 0;
+        Jit spent;
+        long elapsed;
+        do {
+            Jit before = jit();
+            long t0 = System.nanoTime();
+            daemonSide.run(round);
+            rawSide.run(round);
+            elapsed = (System.nanoTime() - t0) / 1_000_000;
+            spent = jit().since(before);
+            rounds++;
+        } while (rounds < profile.warmupRounds()
+                && Math.max(spent.daemonMillis(), spent.benchMillis()) > elapsed * QUIET_PERCENT / 100);
+        return String.format(Locale.ROOT, "warm-up: %d round(s) of %d ms per side (until neither JVM compiled more than %.0f %%"
+                        + " of a round, at most %d); the last round compiled %d ms in the daemon, %d ms in the bench",
+                rounds, round, QUIET_PERCENT, profile.warmupRounds(), spent.daemonMillis(), spent.benchMillis());
+    }
 
     /** Adds a row to the report (and prints it). */
     public void row(Row row) {

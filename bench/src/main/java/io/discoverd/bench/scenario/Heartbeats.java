@@ -35,8 +35,10 @@ public final class Heartbeats implements Scenario {
                     null, 600_000);
             ClosedLoop.run(c, h, i -> run.raw().register(service(i), Addrs.of(4, i), RegisterThroughput.ATTRS_JSON), null, 600_000);
 
-            // Warm-up, then the timed run; instance i % h on connection i % c.
-            ClosedLoop.runFor(c, run.profile().warmupMillis(), i -> heartbeat(connections, c, h, i));
+            // Warm-up, then the timed runs; instance i % h on connection i % c.
+            String warm = run.warmUp(ms -> ClosedLoop.runFor(c, ms, i -> heartbeat(connections, c, h, i)),
+                    ms -> ClosedLoop.runFor(c, ms, i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h))));
+            BenchRun.Jit jit0 = run.jit();
             long writes0 = run.store().writeCounter();
             long cpu0 = run.daemon().cpuNanos();
             CpuClock clock0 = CpuClock.now();
@@ -44,8 +46,8 @@ public final class Heartbeats implements Scenario {
             CpuClock clock1 = CpuClock.now();
             long cpu1 = run.daemon().cpuNanos();
             long writes1 = run.store().writeCounter();
+            BenchRun.Jit jit = run.jit().since(jit0);
 
-            ClosedLoop.runFor(c, run.profile().warmupMillis(), i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h)));
             long[] raw = ClosedLoop.runFor(c, millis, i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h)));
 
             double daemonRate = daemon[0] / (daemon[1] / 1e9);
@@ -62,9 +64,10 @@ public final class Heartbeats implements Scenario {
                     clock1.ownNanosSince(clock0) / 1e3 / daemon[0], null, null));
             run.row(Row.alone(run.backend(), name(), "machine CPU busy while timed", "%",
                     Math.round(clock1.machineBusyPercentSince(clock0)), null, null));
+            run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
             run.note(this, h + " instances heartbeated for " + millis + " ms with " + c + " in flight over " + c
                     + " connections (" + daemon[0] + " heartbeats, " + writes + " store writes: "
-                    + (zookeeper ? "zxid" : "revision") + " before and after); raw: " + run.raw().refreshCalls());
+                    + (zookeeper ? "zxid" : "revision") + " before and after); raw: " + run.raw().refreshCalls() + "; " + warm);
         } finally {
             BenchRun.close(connections);
         }

@@ -6,6 +6,7 @@ import io.discoverd.bench.load.Latencies;
 import io.discoverd.bench.report.Row;
 import io.discoverd.bench.wire.WireConnection;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -41,14 +42,29 @@ public final class RegisterThroughput implements Scenario {
         List<WireConnection> connections = run.connect(c);
         try {
             // Warm-up (not measured), each side, in other services: both JVMs must have compiled the path.
-            long warm = run.profile().warmupMillis();
-            ClosedLoop.runFor(c, warm, i -> connections.get(i % c).register("warm-register-" + (i % SERVICES), Addrs.of(1, i), ATTRS));
-            ClosedLoop.runFor(c, warm, i -> run.raw().register("warm-register-" + (i % SERVICES), Addrs.of(1, i), ATTRS_JSON));
+            // Every round registers new instances (a repeated address would be a heartbeat) into services
+            // new to it, as the timed run does: the first registration of a service takes other paths.
+            AtomicInteger daemonNext = new AtomicInteger();
+            AtomicInteger rawNext = new AtomicInteger();
+            AtomicInteger round = new AtomicInteger();
+            String warm = run.warmUp(
+                    ms -> {
+                        String prefix = "warm-register-" + round.incrementAndGet() + "-";
+                        ClosedLoop.runFor(c, ms, i -> connections.get(i % c).register(prefix + (i % SERVICES),
+                                Addrs.of(1, daemonNext.getAndIncrement()), ATTRS));
+                    },
+                    ms -> {
+                        String prefix = "warm-register-" + round.get() + "-";
+                        ClosedLoop.runFor(c, ms, i -> run.raw().register(prefix + (i % SERVICES),
+                                Addrs.of(1, rawNext.getAndIncrement()), ATTRS_JSON));
+                    });
 
             Latencies rawLat = new Latencies();
             Latencies daemonLat = new Latencies();
             double rawRate = raw(run, c, n, "register-", 2, rawLat);
+            BenchRun.Jit jit0 = run.jit();
             double daemonRate = daemon(connections, c, n, "register-", 2, daemonLat);
+            BenchRun.Jit jit = run.jit().since(jit0);
 
             run.row(Row.compared(run.backend(), name(), "throughput", "ops/s", daemonRate, rawRate, "≥ 0.80 × raw",
                     daemonRate >= 0.8 * rawRate));
@@ -56,8 +72,9 @@ public final class RegisterThroughput implements Scenario {
                     rawLat.percentileMs(50), null, null));
             run.row(Row.compared(run.backend(), name(), "latency p99", "ms", daemonLat.percentileMs(99),
                     rawLat.percentileMs(99), null, null));
-            run.note(this, n + " new instances over " + SERVICES + " services after " + warm + " ms of warm-up on each side, " + c
-                    + " in flight (daemon: one gob connection each, Agent.Register); raw: " + run.raw().registerCalls());
+            run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
+            run.note(this, n + " new instances over " + SERVICES + " services, " + c
+                    + " in flight (daemon: one gob connection each, Agent.Register); raw: " + run.raw().registerCalls() + "; " + warm);
         } finally {
             BenchRun.close(connections);
         }

@@ -49,7 +49,7 @@ public final class ZooKeeperServerProcess implements StoreServer {
                 "4lw.commands.whitelist=srvr,wchp,ruok",
                 "maxSessionTimeout=600000",
                 ""));
-        ProcessBuilder pb = new ProcessBuilder(Processes.java(), "-Xmx" + heap, "-XX:+UseG1GC",
+        ProcessBuilder pb = new ProcessBuilder(Processes.java(), "-Xms" + heap, "-Xmx" + heap, "-XX:+AlwaysPreTouch", "-XX:+UseG1GC",
                 "-Dzookeeper.admin.enableServer=false",
                 "-cp", Processes.ownClassPath(), "org.apache.zookeeper.server.ZooKeeperServerMain", cfg.toString())
                 .redirectErrorStream(true)
