@@ -24,7 +24,8 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  *
  * <p>Forked runs start a JVM on this JVM's {@code java.class.path}, which is the shaded bench jar
  * itself: its {@code META-INF/BenchmarkList} (written by JMH's annotation processor) lists the
- * benchmarks, and forks inherit this JVM's options. The smoke profile runs in this JVM (no fork) so
+ * benchmarks; forks get a 1 GiB heap of their own, not this JVM's options (a pre-touched heap of
+ * this JVM's size would cost each fork seconds of page clearing). The smoke profile runs in this JVM (no fork) so
  * that it takes a few seconds in {@code bin/test}.
  */
 final class CodecBenchmarks {
@@ -52,6 +53,7 @@ final class CodecBenchmarks {
         Options options = new OptionsBuilder()
                 .include("^" + Pattern.quote(PACKAGE + "."))
                 .forks(sizes.forks())
+                .jvmArgs("-Xms1g", "-Xmx1g")
                 .warmupIterations(sizes.warmups()).warmupTime(sizes.warmupTime())
                 .measurementIterations(sizes.iterations()).measurementTime(sizes.iterationTime())
                 .shouldFailOnError(true)

@@ -35,7 +35,7 @@ public record Profile(String name, int registrations, int concurrency, int notif
 
     /** Under two minutes for both backends on two cores. */
     public static final Profile QUICK = new Profile("quick", 1_500, 32, 100, 500, 1_500, 1_000, 3,
-            new int[] {500, 2_000}, 1_000, 5_000, 50, 1_000, "1g", 1_000, 2, 1);
+            new int[] {500, 2_000}, 1_000, 5_000, 50, 1_000, "1g", 1_000, 1, 1);
 
     /** The sizes: 10,000 subscribers, 100,000 registrations, 10,000 idle connections. */
     public static final Profile FULL = new Profile("full", 20_000, 64, 1_000, 10_000, 15_000, 10_000, 5,
