@@ -3,10 +3,12 @@ package io.discoverd.backend.zookeeper;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.BackgroundCallback;
 import org.apache.curator.framework.api.CuratorEvent;
+import org.apache.curator.utils.ZKPaths;
 import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -38,11 +40,15 @@ final class AsyncZk {
      */
     static final int READ_CHUNK = 64;
 
-    /** After this many read-only multis in a row lost the connection, reads go one node at a time. */
+    /** After this many counted connection losses of multis with no multi answered between them, multis are given up. */
     private static final int MULTI_LOSSES_BEFORE_OFF = 3;
+    /** Connection losses of multis closer together than this count once (one blip fails every multi in flight). */
+    private static final long LOSS_SPACING_MS = 500;
 
     private final CuratorFramework client;
-    private final AtomicInteger multiLossesInARow = new AtomicInteger();
+    // Guarded by this.
+    private int lossesInARow;
+    private long lastCountedLossNanos;
     private volatile boolean multiReadOff;
 
     AsyncZk(CuratorFramework client) {
@@ -94,57 +100,62 @@ final class AsyncZk {
     }
 
     /**
-     * Reads the data of {@code children} of {@code dir}, {@link #READ_CHUNK} nodes per read-only
-     * {@code multi} (ZooKeeper 3.6+). Returns one future per chunk, in the order of
-     * {@code children}; each completes on the ZooKeeper event thread when its answer arrives, so a
-     * dependent action registered before that runs in order with the watch events and other answers
-     * of the connection. A chunk whose multi fails as a whole (connection loss, a server that does
-     * not know read-only multis) is read one node at a time instead; after
-     * {@value #MULTI_LOSSES_BEFORE_OFF} connection losses in a row (e.g. an answer larger than the
-     * client accepts) or a refusal, every later read goes one node at a time, with one warning. A
-     * future fails only when the call cannot be made at all. Thread-safe.
+     * Reads the data of {@code children} of {@code dir} (a path in the client's namespace),
+     * {@link #READ_CHUNK} nodes per read-only {@code multi} (ZooKeeper 3.6+), all in flight.
+     * {@code onAnswer} gets each answer's reads as it arrives, on the ZooKeeper event thread, in the
+     * order the server answered, interleaved with the connection's watch events and other answers:
+     * a caller that hands them on from there (as a view does to its executor) keeps the store's
+     * order. An answer that fails as a whole (a connection loss, a server without read-only multis)
+     * is read again one node at a time, each read handed to {@code onAnswer} as it arrives.
+     *
+     * <p>Multis are given up for good (one warning; every later read goes one node at a time) when
+     * the server refuses them, or after {@value #MULTI_LOSSES_BEFORE_OFF} connection losses at least
+     * {@value #LOSS_SPACING_MS} ms apart with no multi answered in between: the pattern of an answer
+     * larger than the client accepts, which drops the connection again after every reconnection (a
+     * blip fails every multi in flight at one moment, and counts once).
+     *
+     * @return completes (on the event thread) after the last answer was handed to {@code onAnswer};
+     *         fails only when a call cannot be made at all (the client is closed)
      */
-    List<CompletableFuture<List<ChildRead>>> readChildren(String dir, List<String> children) {
-        List<CompletableFuture<List<ChildRead>>> chunks = new ArrayList<>();
+    CompletableFuture<Void> readChildren(String dir, List<String> children, Consumer<List<ChildRead>> onAnswer) {
+        List<CompletableFuture<Void>> chunks = new ArrayList<>();
         for (int i = 0; i < children.size(); i += READ_CHUNK) {
-            chunks.add(readChunk(dir, children.subList(i, Math.min(children.size(), i + READ_CHUNK))));
+            chunks.add(readChunk(dir, children.subList(i, Math.min(children.size(), i + READ_CHUNK)), onAnswer));
         }
-        return chunks;
+        return CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new));
     }
 
-    private CompletableFuture<List<ChildRead>> readChunk(String dir, List<String> names) {
+    private CompletableFuture<Void> readChunk(String dir, List<String> names, Consumer<List<ChildRead>> onAnswer) {
         if (multiReadOff) {
-            return readOneByOne(dir, names);
+            return readOneByOne(dir, names, onAnswer);
         }
+        // The raw handle does not add Curator's namespace (a chroot in the connect string) to paths.
+        String base = ZKPaths.fixForNamespace(client.getNamespace(), dir);
         List<Op> ops = new ArrayList<>(names.size());
         for (String name : names) {
-            ops.add(Op.getData(dir + "/" + name));
+            ops.add(Op.getData(base + "/" + name));
         }
-        CompletableFuture<List<ChildRead>> chunk = new CompletableFuture<>();
+        CompletableFuture<Void> chunk = new CompletableFuture<>();
         try {
             client.getZookeeperClient().getZooKeeper().multi(ops, (rc, path, ctx, results) -> {
                 Code code = Code.get(rc);
-                if (code == Code.OK && results != null && results.size() == names.size()) {
-                    multiLossesInARow.set(0);
+                // With results, rc is the first op's error (a node gone since it was listed): each
+                // result carries its own code. Without them the multi failed as a whole.
+                if (results != null && results.size() == names.size()) {
+                    multiAnswered();
                     List<ChildRead> reads = new ArrayList<>(names.size());
                     for (int i = 0; i < names.size(); i++) {
                         reads.add(childRead(names.get(i), results.get(i)));
                     }
-                    chunk.complete(reads);
+                    handOver(onAnswer, reads, chunk);
                     return;
                 }
-                if (code == Code.UNIMPLEMENTED
-                        || (code == Code.CONNECTIONLOSS && multiLossesInARow.incrementAndGet() >= MULTI_LOSSES_BEFORE_OFF)) {
-                    if (!multiReadOff) {
-                        multiReadOff = true;
-                        LOG.warn("reading {} with read-only multis failed ({}); reading nodes one at a time from now on", dir, code);
-                    }
-                }
-                readOneByOne(dir, names).whenComplete((r, e) -> {
+                multiFailed(dir, code);
+                readOneByOne(dir, names, onAnswer).whenComplete((x, e) -> {
                     if (e != null) {
                         chunk.completeExceptionally(e);
                     } else {
-                        chunk.complete(r);
+                        chunk.complete(null);
                     }
                 });
             }, null);
@@ -152,6 +163,41 @@ final class AsyncZk {
             chunk.completeExceptionally(e);
         }
         return chunk;
+    }
+
+    private synchronized void multiAnswered() {
+        lossesInARow = 0;
+    }
+
+    /** Reads go one node at a time from now on, as after {@link #multiFailed} gave multis up (tests). */
+    void disableMultiReads() {
+        multiReadOff = true;
+    }
+
+    /** Counts a failed multi towards giving multis up. */
+    private synchronized void multiFailed(String dir, Code code) {
+        boolean off = code == Code.UNIMPLEMENTED;
+        if (code == Code.CONNECTIONLOSS) {
+            long now = System.nanoTime();
+            if (lossesInARow == 0 || now - lastCountedLossNanos >= TimeUnit.MILLISECONDS.toNanos(LOSS_SPACING_MS)) {
+                lastCountedLossNanos = now;
+                off = ++lossesInARow >= MULTI_LOSSES_BEFORE_OFF;
+            }
+        }
+        if (off && !multiReadOff) {
+            multiReadOff = true;
+            LOG.warn("reading {} with read-only multis failed ({}{}); reading nodes one at a time from now on", dir, code,
+                    code == Code.CONNECTIONLOSS ? " after every reconnection: an answer may exceed the client's jute.maxbuffer" : "");
+        }
+    }
+
+    private static void handOver(Consumer<List<ChildRead>> onAnswer, List<ChildRead> reads, CompletableFuture<Void> done) {
+        try {
+            onAnswer.accept(reads);
+            done.complete(null);
+        } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+        }
     }
 
     private static ChildRead childRead(String name, OpResult result) {
@@ -162,13 +208,21 @@ final class AsyncZk {
         return new ChildRead(name, code, null, null);
     }
 
-    private CompletableFuture<List<ChildRead>> readOneByOne(String dir, List<String> names) {
-        List<CompletableFuture<ChildRead>> reads = new ArrayList<>(names.size());
+    /** Each node with its own {@code getData} (Curator adds the namespace), each read handed over as it arrives. */
+    private CompletableFuture<Void> readOneByOne(String dir, List<String> names, Consumer<List<ChildRead>> onAnswer) {
+        List<CompletableFuture<Void>> reads = new ArrayList<>(names.size());
         for (String name : names) {
-            reads.add(getData(dir + "/" + name).thenApply(ev -> new ChildRead(name, code(ev), ev.getStat(), ev.getData())));
+            CompletableFuture<Void> one = new CompletableFuture<>();
+            getData(dir + "/" + name).whenComplete((ev, e) -> {
+                if (e != null) {
+                    one.completeExceptionally(e);
+                } else {
+                    handOver(onAnswer, List.of(new ChildRead(name, code(ev), ev.getStat(), ev.getData())), one);
+                }
+            });
+            reads.add(one);
         }
-        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
-                .thenApply(x -> reads.stream().map(CompletableFuture::join).toList());
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new));
     }
 
     /**
@@ -228,7 +282,7 @@ final class AsyncZk {
      * client; other watchers of the same path (another recipe's) stay. A watcher already gone is no
      * error. Trap: ZooKeeper 3.9's server only checks a single watcher's removal
      * ({@code checkWatches}); it keeps sending the path's events to this session until it reconnects,
-     * and the client drops them (removing all watches of the path would also remove the cache's).
+     * and the client drops them (removing all watches of the path would also remove the view's).
      */
     CompletableFuture<CuratorEvent> removePersistentRecursiveWatch(String path, Watcher watcher) {
         return run(cb -> client.watchers().remove(watcher).ofType(Watcher.WatcherType.PersistentRecursive)

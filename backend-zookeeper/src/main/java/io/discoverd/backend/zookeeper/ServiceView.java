@@ -42,9 +42,9 @@ import org.slf4j.LoggerFactory;
  * after later events) from resurrecting or duplicating anything: an incarnation of a node is
  * identified by its czxid and its content by its mzxid; an observation older than what the view holds
  * is ignored, and the highest deleted czxid of each address is remembered (a tombstone), so a late
- * observation of a deleted incarnation is ignored. A delete event may carry the deleting
- * transaction's zxid (every incarnation created before it is gone); without it (ZooKeeper 3.9.5's
- * persistent watches) the view uses the czxid it holds.
+ * observation of a deleted incarnation is ignored. A delete event names no incarnation (Curator
+ * 5.9's watcher wrapper drops the event's zxid): it deletes the one the view holds, which, as every
+ * read is applied in the store's order, is the one deleted.
  *
  * <p>Tombstones do not outlive their use (else the view grows by one per address ever deleted).
  * Stale information about a deleted incarnation can come only from (a) an answer that reached the
@@ -83,6 +83,14 @@ final class ServiceView {
     private final List<GuardedSubscription> attached = new ArrayList<>();
     private final List<GuardedSubscription> pending = new ArrayList<>();
     private boolean closed;
+    /**
+     * Whether the view holds the whole service as of some moment on the current connection: its
+     * first load succeeded, or a full barrier read has been applied since ({@link #barrierApplied}).
+     */
+    private boolean complete;
+    /** How often the watch has been set (see {@link #watchSet}). */
+    private int watchSets;
+    private final Runnable onWatchSetAgain;
     /** Completes (on the executor) once the first load has been applied, or has failed; see {@link #loaded()}. */
     private final CompletableFuture<Boolean> loaded = new CompletableFuture<>();
 
@@ -90,23 +98,56 @@ final class ServiceView {
      * Starts the view: sets the watch, then (its request sent first, so it is in place before they
      * are answered) lists and reads the service. Call on the service's executor.
      */
-    ServiceView(String name, String servicePath, CuratorFramework client, AsyncZk zk, Executor executor) {
+    ServiceView(String name, String servicePath, CuratorFramework client, AsyncZk zk, Executor executor,
+                Runnable onWatchSetAgain) {
         this.name = name;
         this.servicePath = servicePath;
         this.executor = executor;
         this.zk = zk;
+        this.onWatchSetAgain = onWatchSetAgain;
         this.watcher = new PersistentWatcher(client, servicePath, true);
         watcher.getListenable().addListener(this::onWatchEvent);
+        watcher.getResetListenable().addListener(() -> execute(this::watchSet));
         watcher.start();
         load();
     }
 
     /**
-     * The first load: the children, then their data in read-only multis; each chunk is handed to the
+     * The watch has been set (Curator's {@code PersistentWatcher} sets it again after every
+     * reconnection, and in a new session after an expiry). The first time, before the first load is
+     * answered, the load follows it. Any later time, changes may have gone unreported since the watch
+     * was lost: the view is no longer complete, and {@code onWatchSetAgain} (the backend's full
+     * barrier read) runs, after the watch is in place, so nothing falls between the two.
+     */
+    private void watchSet() {
+        if (closed) {
+            return;
+        }
+        if (++watchSets == 1 && !loaded.isDone()) {
+            return;
+        }
+        complete = false;
+        onWatchSetAgain.run();
+    }
+
+    /** Whether the view holds the whole service (see {@link #complete}); on the executor. */
+    boolean isComplete() {
+        return complete;
+    }
+
+    /** A full barrier read of the service has been applied: the view is complete again. */
+    void barrierApplied() {
+        complete = true;
+    }
+
+    /**
+     * The first load: the children, then their data in read-only multis; each answer is handed to the
      * executor from the event thread as it arrives (in order with the watch's events), and
-     * {@link #loaded} completes after the last one.
+     * {@link #loaded} completes after the last one: {@code true} when every node was read (or found
+     * gone), {@code false} when a read failed.
      */
     private void load() {
+        boolean[] failed = {false};
         zk.getChildren(servicePath).thenCompose(ev -> {
             Code code = AsyncZk.code(ev);
             if (code == Code.NONODE) {
@@ -115,23 +156,23 @@ final class ServiceView {
             if (code != Code.OK) {
                 return CompletableFuture.<Void>failedFuture(new IllegalStateException(code + " listing " + servicePath));
             }
-            List<CompletableFuture<Void>> applied = new ArrayList<>();
-            for (CompletableFuture<List<AsyncZk.ChildRead>> chunk : zk.readChildren(servicePath, ev.getChildren())) {
-                // Registered before the answer can arrive (this runs on the event thread): in order.
-                applied.add(chunk.thenAccept(reads -> execute(() -> {
-                    for (AsyncZk.ChildRead r : reads) {
-                        if (r.code() == Code.OK) {
-                            observed(r.child(), r.stat(), r.data());
-                        }
+            return zk.readChildren(servicePath, ev.getChildren(), reads -> execute(() -> {
+                for (AsyncZk.ChildRead r : reads) {
+                    if (r.code() == Code.OK) {
+                        observed(r.child(), r.stat(), r.data());
+                    } else if (r.code() != Code.NONODE) {
+                        failed[0] = true; // the executor's task order makes this visible to the completion below
                     }
-                })));
-            }
-            return CompletableFuture.allOf(applied.toArray(CompletableFuture[]::new));
+                }
+            }));
         }).whenComplete((x, e) -> {
             if (e != null) {
                 LOG.debug("{}: first load failed; a barrier read will fill the view", servicePath, e);
             }
-            execute(() -> loaded.complete(e == null));
+            execute(() -> {
+                complete = e == null && !failed[0];
+                loaded.complete(complete);
+            });
         });
     }
 
@@ -145,7 +186,7 @@ final class ServiceView {
 
     /**
      * A watch event, on the ZooKeeper event thread: a create or data change of an instance node is read
-     * (its answer handed over in order); a delete is handed over with the deleting zxid.
+     * (its answer handed over in order); a delete is handed over as it comes.
      */
     private void onWatchEvent(WatchedEvent event) {
         String addr = addrOf(event.getPath());
@@ -160,25 +201,14 @@ final class ServiceView {
                     execute(() -> observed(addr, ev.getStat(), ev.getData()));
                 }
             });
-            case NodeDeleted -> {
-                long zxid = event.getZxid();
-                execute(() -> deletedByEvent(addr, zxid));
-            }
+            case NodeDeleted -> execute(() -> deletedByEvent(addr));
             default -> {
             }
         }
     }
 
-    /**
-     * A delete event: every incarnation created before the deleting transaction ({@code zxid}) is gone.
-     * A server that sends no zxid ({@link WatchedEvent#NO_ZXID}; ZooKeeper 3.9.5 does not for
-     * persistent watches) leaves the incarnation held: in the view's order, the one deleted.
-     */
-    void deletedByEvent(String addr, long zxid) {
-        if (zxid != WatchedEvent.NO_ZXID) {
-            deleted(addr, zxid - 1); // a multi may delete and create the path in one transaction
-            return;
-        }
+    /** A delete event: the incarnation the view holds is the one deleted (reads are applied in order). */
+    void deletedByEvent(String addr) {
         Entry held = entries.get(addr);
         if (held != null) {
             deleted(addr, held.czxid());

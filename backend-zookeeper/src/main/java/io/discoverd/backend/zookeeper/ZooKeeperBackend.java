@@ -37,6 +37,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.CuratorEvent;
@@ -421,9 +422,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                                 // The watch survived the reconnect, but what happened while disconnected was not reported.
                                 recheckOwned(s);
                             }
-                            if (s.view != null) {
-                                resync(s, s.view);
-                            }
+                            // A view reads its service again once its own watch is set again (ServiceView#watchSet).
                         });
                     }
                 }
@@ -1381,7 +1380,13 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             if (s.view == null) {
                 // Read before the view sends its watch: a connection change in between then shows.
                 int generation = connectionGeneration;
-                s.view = new ServiceView(name, s.servicePath, client, zk, s.executor);
+                ServiceView[] created = new ServiceView[1];
+                created[0] = new ServiceView(name, s.servicePath, client, zk, s.executor, () -> {
+                    if (s.view == created[0]) {
+                        resync(s, created[0]);
+                    }
+                });
+                s.view = created[0];
                 s.viewGeneration = generation;
             } else {
                 endLinger(s);
@@ -1522,7 +1527,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             if (v.isClosed() || generation == -1 || generation != base || s.view != v) {
                 return barrier(s, v);
             }
-            if (v.loaded().isDone() && v.loaded().join()) {
+            if (v.isComplete()) {
                 return CompletableFuture.<Void>completedFuture(null);
             }
             // The first load is still under way (or failed): wait for it, but not forever (a read
@@ -1535,7 +1540,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 if (t != null) {
                     t.cancel(false);
                 }
-                return ok && s.viewGeneration == base ? CompletableFuture.<Void>completedFuture(null) : barrier(s, v);
+                return ok && v.isComplete() && s.viewGeneration == base ? CompletableFuture.<Void>completedFuture(null) : barrier(s, v);
             }, s.executor);
         }, s.executor);
     }
@@ -1645,19 +1650,22 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private CompletableFuture<Void> barrier(ServiceState s, ServiceView v) {
         long token = v.barrierStarted();
         int[] atSync = {-1};
-        CompletableFuture<Void> done = readService(s, atSync).thenComposeAsync(reads -> {
+        // Each answer is applied as it arrives, in the store's order with the watch's events: a read
+        // answered before a delete's event is applied before it (the view then holds what is deleted).
+        CompletableFuture<Void> done = readService(s, atSync, present -> runOn(s, () -> {
+            for (Read r : present) {
+                v.observed(r.addr(), r.stat(), r.data());
+            }
+        })).thenComposeAsync(reads -> {
             if (v.isClosed()) {
                 return CompletableFuture.<Void>completedFuture(null);
             }
             // Read after the sync on one connection: the view is complete as of then, and the watch
-            // (re-registered first on a new connection) has been in place since.
+            // (set again before a view reads its service again, ServiceView#watchSet) has been in place since.
             int generation = atSync[0] == connectionGeneration ? atSync[0] : -1;
             Map<String, Read> byAddr = new HashMap<>();
             for (Read r : reads) {
                 byAddr.put(r.addr(), r);
-                if (r.stat() != null) {
-                    v.observed(r.addr(), r.stat(), r.data());
-                }
             }
             List<CompletableFuture<Void>> checks = new ArrayList<>();
             for (Map.Entry<String, ServiceView.Entry> e : v.entries().entrySet()) {
@@ -1679,6 +1687,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).thenRunAsync(() -> {
                 if (generation != -1 && s.view == v) {
                     s.viewGeneration = generation;
+                    v.barrierApplied();
                 }
             }, s.executor);
         }, s.executor);
@@ -1689,11 +1698,15 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     /** sync + getChildren + the children's data in read-only multis ({@link AsyncZk#readChildren}); a missing service is empty. */
     private CompletableFuture<List<Read>> readService(ServiceState s) {
-        return readService(s, new int[1]);
+        return readService(s, new int[1], reads -> { });
     }
 
-    /** As {@link #readService(ServiceState)}; stores the connection generation at the sync's answer in {@code atSync[0]}. */
-    private CompletableFuture<List<Read>> readService(ServiceState s, int[] atSync) {
+    /**
+     * As {@link #readService(ServiceState)}; stores the connection generation at the sync's answer in
+     * {@code atSync[0]}, and gives {@code onAnswer} each answer's reads of present nodes as it arrives,
+     * on the ZooKeeper event thread (in order with the watch events; see {@link AsyncZk#readChildren}).
+     */
+    private CompletableFuture<List<Read>> readService(ServiceState s, int[] atSync, Consumer<List<Read>> onAnswer) {
         return zk.sync(s.servicePath)
                 .thenCompose(sync -> {
                     Code c = AsyncZk.code(sync);
@@ -1711,20 +1724,22 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                     if (c != Code.OK) {
                         throw new CompletionException(storeError(c, s.servicePath));
                     }
-                    List<CompletableFuture<List<AsyncZk.ChildRead>>> chunks = zk.readChildren(s.servicePath, ev.getChildren());
-                    return CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new)).thenApply(x -> {
-                        List<Read> reads = new ArrayList<>(ev.getChildren().size());
-                        for (CompletableFuture<List<AsyncZk.ChildRead>> chunk : chunks) {
-                            for (AsyncZk.ChildRead r : chunk.join()) {
-                                reads.add(switch (r.code()) {
-                                    case OK -> new Read(r.child(), r.stat(), r.data());
-                                    case NONODE -> new Read(r.child(), null, null);
-                                    default -> throw new CompletionException(storeError(r.code(), s.path(r.child())));
-                                });
+                    List<Read> all = Collections.synchronizedList(new ArrayList<>(ev.getChildren().size()));
+                    return zk.readChildren(s.servicePath, ev.getChildren(), answer -> {
+                        List<Read> present = new ArrayList<>(answer.size());
+                        for (AsyncZk.ChildRead r : answer) {
+                            Read read = switch (r.code()) {
+                                case OK -> new Read(r.child(), r.stat(), r.data());
+                                case NONODE -> new Read(r.child(), null, null);
+                                default -> throw new CompletionException(storeError(r.code(), s.path(r.child())));
+                            };
+                            all.add(read);
+                            if (read.stat() != null) {
+                                present.add(read);
                             }
                         }
-                        return reads;
-                    });
+                        onAnswer.accept(present);
+                    }).thenApply(x -> List.copyOf(all));
                 });
     }
 

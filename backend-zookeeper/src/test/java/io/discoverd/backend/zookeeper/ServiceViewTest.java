@@ -18,7 +18,6 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
 import org.apache.curator.test.TestingServer;
-import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,7 +46,7 @@ class ServiceViewTest {
         client.start();
         pool = Executors.newCachedThreadPool();
         executor = MoreExecutors.newSequentialExecutor(pool);
-        view = on(() -> new ServiceView("v", "/discoverd/services/v", client, new AsyncZk(client), executor));
+        view = on(() -> new ServiceView("v", "/discoverd/services/v", client, new AsyncZk(client), executor, () -> { }));
         listener = new RecordingListener();
         GuardedSubscription sub = new GuardedSubscription("v", listener, x -> { });
         on(() -> {
@@ -160,25 +159,12 @@ class ServiceViewTest {
     }
 
     @Test
-    void deleteEventWithItsZxid_buriesOlderIncarnations_notOneCreatedInTheSameTransaction() throws Exception {
-        on(() -> {
-            view.observed("d:1", stat(6, 6), data(6));
-            view.deletedByEvent("d:1", 8); // one transaction (zxid 8) deleted it and created it again
-            view.observed("d:1", stat(6, 7), data(6)); // a late read of the deleted incarnation
-            view.observed("d:1", stat(8, 8), data(8));
-            return null;
-        });
-        assertEquals(List.of(Kind.ONLINE, Kind.OFFLINE, Kind.ONLINE), liveKinds());
-        assertEquals(8, listener.live().get(2).created());
-    }
-
-    @Test
-    void deleteEventWithoutZxid_deletesTheIncarnationHeld() throws Exception {
+    void deleteEvent_deletesTheIncarnationHeld() throws Exception {
         on(() -> {
             view.observed("e:1", stat(6, 6), data(6));
-            view.deletedByEvent("e:1", WatchedEvent.NO_ZXID);
+            view.deletedByEvent("e:1");
             view.observed("e:1", stat(6, 7), data(6)); // a late read of the deleted incarnation
-            view.deletedByEvent("f:1", WatchedEvent.NO_ZXID); // nothing held: nothing to do
+            view.deletedByEvent("f:1"); // nothing held: nothing to do
             return null;
         });
         assertEquals(List.of(Kind.ONLINE, Kind.OFFLINE), liveKinds());

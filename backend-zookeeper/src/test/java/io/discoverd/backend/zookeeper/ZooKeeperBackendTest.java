@@ -294,7 +294,7 @@ class ZooKeeperBackendTest extends ZooKeeperTestBase {
         l.awaitCurrent(TIMEOUT);
         int n = 150;
         for (int i = 0; i < n; i++) {
-            // Alternate the daemon: own writes and writes seen only through the cache.
+            // Alternate the daemon: own writes and writes seen only through the watch.
             DiscoveryBackend via = i % 2 == 0 ? b : peer;
             await(via.register("tomb", "t:" + i, null));
             await(via.unregister("tomb", "t:" + i));
@@ -449,6 +449,15 @@ class ZooKeeperBackendTest extends ZooKeeperTestBase {
         CuratorFramework raw = rawClient(s.getConnectString());
         assertTrue(raw.checkExists().forPath("/tenant-a/discoverd/services/web/c:1") != null);
         assertTrue(b.describe().contains("/tenant-a"), b.describe());
+
+        // Reads of whole services (read-only multis on ZooKeeper's own handle) are in the chroot too:
+        // a decoy outside it must not be seen, the instance inside must.
+        raw.create().creatingParentsIfNeeded().forPath("/discoverd/services/web/decoy:1",
+                new StoredInstance(null, 1).toBytes());
+        RecordingListener l = new RecordingListener();
+        b.subscribe("web", l);
+        assertEquals(List.of("c:1"), l.awaitCurrent(TIMEOUT).stream().map(RecordingListener.Event::addr).toList());
+        assertEquals("c:1", await(b.leader("web")).orElseThrow().addr());
     }
 
     @Test

@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.transaction.CuratorOp;
 import org.apache.curator.test.TestingServer;
@@ -93,12 +92,13 @@ class ZooKeeperViewLoadTest extends ZooKeeperTestBase {
         }
         names.add(3, "gone:1");
 
-        List<CompletableFuture<List<AsyncZk.ChildRead>>> chunks = new AsyncZk(raw).readChildren(DIR + "rc", names);
-        assertEquals(2, chunks.size());
-        List<AsyncZk.ChildRead> reads = new ArrayList<>();
-        for (CompletableFuture<List<AsyncZk.ChildRead>> c : chunks) {
-            reads.addAll(await(c));
-        }
+        List<AsyncZk.ChildRead> reads = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Integer> answerSizes = java.util.Collections.synchronizedList(new ArrayList<>());
+        await(new AsyncZk(raw).readChildren(DIR + "rc", names, answer -> {
+            answerSizes.add(answer.size());
+            reads.addAll(answer);
+        }));
+        assertEquals(List.of(AsyncZk.READ_CHUNK, 11), answerSizes, "one answer per multi, in order");
         assertEquals(names, reads.stream().map(AsyncZk.ChildRead::child).toList());
         assertEquals(Code.NONODE, reads.get(3).code());
         assertNull(reads.get(3).stat());
@@ -132,5 +132,52 @@ class ZooKeeperViewLoadTest extends ZooKeeperTestBase {
         assertEquals(5000, late.snapshotByAddr().get("10.0.0.0:80").created());
         assertEquals(2, late.snapshotByAddr().size());
         l.assertNoViolations();
+    }
+
+    @Test
+    void afterASessionExpiry_theViewReadsTheServiceAgainOnceItsWatchIsBack_andFollowsIt() throws Exception {
+        TestingServer s = server();
+        CuratorFramework raw = rawClient(s.getConnectString());
+        createInstances(raw, "ex", 1);
+        ZooKeeperBackend b = backend(s);
+        RecordingListener l = new RecordingListener();
+        b.subscribe("ex", l);
+        assertEquals(1, l.awaitCurrent(TIMEOUT).size());
+        long session = b.client().getZookeeperClient().getZooKeeper().getSessionId();
+
+        b.client().getZookeeperClient().getZooKeeper().getTestable().injectSessionExpiration();
+        // Made while the daemon has no session (or no watch yet): only a read after the watch is back finds it.
+        raw.create().withMode(CreateMode.EPHEMERAL).forPath(DIR + "ex/gap:1", new StoredInstance(null, 7).toBytes());
+        l.awaitOnline(TIMEOUT, "gap:1");
+        assertTrue(b.client().getZookeeperClient().getZooKeeper().getSessionId() != session, "a new session");
+
+        raw.create().withMode(CreateMode.EPHEMERAL).forPath(DIR + "ex/after:1", new StoredInstance(null, 8).toBytes());
+        l.awaitOnline(TIMEOUT, "after:1");
+        raw.delete().forPath(DIR + "ex/gap:1");
+        l.awaitOffline(TIMEOUT, "gap:1");
+        l.assertNoViolations();
+    }
+
+    @Test
+    void readChildren_oneNodeAtATime_handsOverTheSameReads() throws Exception {
+        TestingServer s = server();
+        CuratorFramework raw = rawClient(s.getConnectString());
+        int n = AsyncZk.READ_CHUNK + 3;
+        createInstances(raw, "one", n);
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            names.add("10.0.0." + i + ":80");
+        }
+        AsyncZk zk = new AsyncZk(raw);
+        zk.disableMultiReads();
+        List<AsyncZk.ChildRead> reads = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Integer> answerSizes = java.util.Collections.synchronizedList(new ArrayList<>());
+        await(zk.readChildren(DIR + "one", names, answer -> {
+            answerSizes.add(answer.size());
+            reads.addAll(answer);
+        }));
+        assertEquals(n, reads.size());
+        assertTrue(answerSizes.stream().allMatch(k -> k == 1), "each read handed over as it arrives: " + answerSizes);
+        assertTrue(reads.stream().allMatch(r -> r.code() == Code.OK));
     }
 }
