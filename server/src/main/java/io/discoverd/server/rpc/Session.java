@@ -20,6 +20,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -37,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * One upgraded RPC connection (PROTOCOL.md §2): reads requests through its codec, dispatches them
  * to the {@link Agent}, writes replies and stream items, and owns the connection's streams.
  *
- * <p>Threading: everything here runs on the connection's Vert.x context (one event-loop thread),
- * because the codec is not thread-safe. Backend completions arrive on backend threads and hop onto
+ * <p>Threading: everything here runs on the connection's event-loop thread (its Vert.x context;
+ * stream updates in a task of the loop's {@link LoopMailbox}, outside a Vert.x dispatch), because
+ * the codec is not thread-safe. Backend completions arrive on backend threads and hop onto
  * that context with {@link Context#runOnContext}; subscription callbacks hop onto the same event
  * loop through its {@link LoopMailbox} (one task for many streams). Both keep their order. Calls
  * run concurrently: the reader never waits for a reply.
@@ -80,6 +82,8 @@ public final class Session {
     private final ServerCodec codec;
     private final Agent agent;
     private final Context context;
+    /** The connection's event loop: the thread everything here runs on. */
+    private final EventLoop eventLoop;
     /** Where this connection's streams queue their updates for the event loop ({@link LoopMailbox}). */
     private final LoopMailbox mailbox;
     private final String remote;
@@ -104,7 +108,8 @@ public final class Session {
         this.codec = codec;
         this.agent = agent;
         this.context = context;
-        this.mailbox = agent.mailbox(((ContextInternal) context).nettyEventLoop());
+        this.eventLoop = ((ContextInternal) context).nettyEventLoop();
+        this.mailbox = agent.mailbox(eventLoop);
         this.remote = String.valueOf(socket.remoteAddress());
         this.onClosed = onClosed;
     }
@@ -212,7 +217,7 @@ public final class Session {
         // A stage completed on this event loop (a heartbeat answered from memory) is answered at once;
         // one completed elsewhere (a store callback) hops back onto this connection's context.
         stage.whenComplete((value, failure) -> {
-            if (Vertx.currentContext() == context) {
+            if (eventLoop.inEventLoop()) {
                 replied(request, value, failure, encode);
             } else {
                 context.runOnContext(v -> replied(request, value, failure, encode));
