@@ -75,9 +75,12 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
             rounds++;
         } while (rounds < profile.warmupRounds()
                 && Math.max(spent.daemonMillis(), spent.benchMillis()) > elapsed * QUIET_PERCENT / 100);
-        return String.format(Locale.ROOT, "warm-up: %d round(s) of %d ms per side (until neither JVM compiled more than %.0f %%"
-                        + " of a round, at most %d); the last round compiled %d ms in the daemon, %d ms in the bench",
-                rounds, round, QUIET_PERCENT, profile.warmupRounds(), spent.daemonMillis(), spent.benchMillis());
+        boolean quiet = Math.max(spent.daemonMillis(), spent.benchMillis()) <= elapsed * QUIET_PERCENT / 100;
+        return String.format(Locale.ROOT, "warm-up: %d round(s) of %d ms per side (until neither JVM compiled for more than"
+                        + " %.0f %% of a round's time, both sides together, at most %d rounds); the last round (%d ms) compiled %d ms"
+                        + " in the daemon, %d ms in the bench%s",
+                rounds, round, QUIET_PERCENT, profile.warmupRounds(), elapsed, spent.daemonMillis(), spent.benchMillis(),
+                quiet ? "" : ": still compiling when the rounds ran out");
     }
 
     /** Adds a row to the report (and prints it). */
