@@ -1,6 +1,5 @@
 package io.discoverd.backend.zookeeper;
 
-import static io.discoverd.backend.zookeeper.ZooKeeperTestSupport.connected;
 import static io.discoverd.backend.zookeeper.ZooKeeperTestSupport.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -9,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.Subscription;
 import io.discoverd.backend.contract.RecordingListener;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +21,6 @@ import org.apache.curator.drivers.TracerDriver;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Subscription snapshots on ZooKeeper: a view lingers after its last subscriber so that a
@@ -33,16 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  * directories created once per service, and again after the server deleted them.
  */
 class ServiceSnapshotTest extends ZooKeeperTestBase {
-
-    @TempDir
-    Path dataDir;
-
-    private ZooKeeperBackend backend(TestingServer s) throws Exception {
-        ZooKeeperBackend b = (ZooKeeperBackend) connected(vertx, s.getConnectString(), Duration.ofSeconds(30),
-                Files.createTempDirectory(dataDir, "daemon"));
-        backends.add(b);
-        return b;
-    }
 
     /** Counts Curator's background getData calls of a client. */
     private static AtomicInteger countGetData(CuratorFramework client) {
@@ -74,7 +60,7 @@ class ServiceSnapshotTest extends ZooKeeperTestBase {
     @Test
     void resubscribeWithinTheLinger_isServedByTheOpenView_withoutReadingInstanceData() throws Exception {
         TestingServer s = server();
-        ZooKeeperBackend b = backend(s);
+        ZooKeeperBackend b = daemon(s, Duration.ofSeconds(30));
         List<CompletableFuture<?>> regs = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
             regs.add(b.register("many", "m:" + i, Map.of("i", "" + i)).toCompletableFuture());
@@ -103,7 +89,7 @@ class ServiceSnapshotTest extends ZooKeeperTestBase {
     @Test
     void aBurstOfSubscribers_sharesItsMarkers() throws Exception {
         TestingServer s = server();
-        ZooKeeperBackend b = backend(s);
+        ZooKeeperBackend b = daemon(s, Duration.ofSeconds(30));
         await(b.register("burst", "b:1", null));
         RecordingListener first = new RecordingListener();
         b.subscribe("burst", first);
@@ -126,7 +112,7 @@ class ServiceSnapshotTest extends ZooKeeperTestBase {
     @Test
     void lingeringView_closesAfterItsTime_andOnBackendClose() throws Exception {
         TestingServer s = server();
-        ZooKeeperBackend b = backend(s);
+        ZooKeeperBackend b = daemon(s, Duration.ofSeconds(30));
         b.setViewLinger(Duration.ofMillis(300));
         await(b.register("short", "s:1", null));
         RecordingListener l = new RecordingListener();
@@ -149,8 +135,8 @@ class ServiceSnapshotTest extends ZooKeeperTestBase {
     @Test
     void subscribeAfterWritesThroughAnotherDaemon_seesThem_withAnAttachedOrALingeringView() throws Exception {
         TestingServer s = server();
-        ZooKeeperBackend a = backend(s);
-        ZooKeeperBackend other = backend(s);
+        ZooKeeperBackend a = daemon(s, Duration.ofSeconds(30));
+        ZooKeeperBackend other = daemon(s, Duration.ofSeconds(30));
         await(other.register("ryw", "r:base", Map.of("v", "-1")));
         RecordingListener held = new RecordingListener();
         Subscription holder = a.subscribe("ryw", held);
@@ -179,7 +165,7 @@ class ServiceSnapshotTest extends ZooKeeperTestBase {
     @Test
     void serviceDirectories_registersAfterTheServerDeletedThem_createThemAgain() throws Exception {
         TestingServer s = server();
-        ZooKeeperBackend b = backend(s);
+        ZooKeeperBackend b = daemon(s, Duration.ofSeconds(30));
         CuratorFramework raw = rawClient(s.getConnectString());
         // A subscription keeps the service's state (and its ensured directories) in the backend.
         RecordingListener l = new RecordingListener();

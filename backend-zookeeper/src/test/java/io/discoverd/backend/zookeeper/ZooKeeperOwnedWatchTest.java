@@ -1,6 +1,5 @@
 package io.discoverd.backend.zookeeper;
 
-import static io.discoverd.backend.zookeeper.ZooKeeperTestSupport.connected;
 import static io.discoverd.backend.zookeeper.ZooKeeperTestSupport.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.discoverd.backend.DiscoveryBackend;
 import io.discoverd.backend.Registration.Outcome;
 import java.lang.reflect.Method;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +16,6 @@ import org.apache.curator.test.TestingServer;
 import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What an owned instance costs the store (requests per registration, watches) and how writes and
@@ -27,19 +23,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ZooKeeperOwnedWatchTest extends ZooKeeperTestBase {
 
-    @TempDir
-    Path dataDir;
-
-    private ZooKeeperBackend backend(TestingServer s, Duration ttl) throws Exception {
-        ZooKeeperBackend b = (ZooKeeperBackend) connected(vertx, s.getConnectString(), ttl, Files.createTempDirectory(dataDir, "daemon"));
-        backends.add(b);
-        return b;
-    }
-
     @Test
     void newRegistrations_costTwoRequestsEach_andTheirServiceHoldsOneWatch_removedWithItsLastInstance() throws Exception {
         TestingServer s = server();
-        ZooKeeperBackend b = backend(s, Duration.ofSeconds(30));
+        ZooKeeperBackend b = daemon(s, Duration.ofSeconds(30));
         int serverWatches = serverWatchCount(s); // Curator's own (the ensemble configuration), if set yet
         // The service's directories and watch exist after its first instance.
         await(b.register("w", "w:0", null));
@@ -72,8 +59,8 @@ class ZooKeeperOwnedWatchTest extends ZooKeeperTestBase {
     @Test
     void writeAndDeleteThroughAnotherDaemon_reachTheOwner_alsoAfterAReconnect() throws Exception {
         TestingServer s = server();
-        ZooKeeperBackend owner = backend(s, Duration.ofSeconds(30));
-        ZooKeeperBackend other = backend(s, Duration.ofSeconds(30));
+        ZooKeeperBackend owner = daemon(s, Duration.ofSeconds(30));
+        ZooKeeperBackend other = daemon(s, Duration.ofSeconds(30));
         CuratorFramework raw = rawClient(s.getConnectString());
         await(owner.register("fw", "f:1", Map.of("v", "1")));
         await(owner.register("fw", "f:2", null));
@@ -103,8 +90,8 @@ class ZooKeeperOwnedWatchTest extends ZooKeeperTestBase {
     @Test
     void registerThroughANonOwner_isAReadAndAWrite_onceTheInstanceIsKnownToBeHeldElsewhere_noCreateAttempt() throws Exception {
         TestingServer s = server();
-        ZooKeeperBackend owner = backend(s, Duration.ofSeconds(30));
-        ZooKeeperBackend other = backend(s, Duration.ofSeconds(30));
+        ZooKeeperBackend owner = daemon(s, Duration.ofSeconds(30));
+        ZooKeeperBackend other = daemon(s, Duration.ofSeconds(30));
         long created = await(owner.register("he", "h:1", null)).instance().created();
         // The first Register through the other daemon tries a create and learns the node is held elsewhere.
         assertEquals(created, await(other.register("he", "h:1", null)).instance().created());

@@ -3,6 +3,8 @@ package io.discoverd.backend.zookeeper;
 import io.discoverd.backend.DiscoveryBackend;
 import io.vertx.core.Vertx;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +19,7 @@ import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the ZooKeeper tests that run several backends ("daemons") share: one Vert.x for the class,
@@ -57,6 +60,18 @@ abstract class ZooKeeperTestBase {
         TestingServer s = new TestingServer(-1, true);
         closeables.add(s);
         return s;
+    }
+
+    /** Data directories of the daemons a test starts. */
+    @TempDir
+    Path daemonDirs;
+
+    /** A connected ZooKeeper backend ("daemon") on {@code s} with its own data directory, closed after the test. */
+    ZooKeeperBackend daemon(TestingServer s, Duration ttl) throws Exception {
+        ZooKeeperBackend b = (ZooKeeperBackend) ZooKeeperTestSupport.connected(vertx, s.getConnectString(), ttl,
+                Files.createTempDirectory(daemonDirs, "daemon"));
+        backends.add(b);
+        return b;
     }
 
     /** A plain Curator client for reading the store directly, closed after the test. */

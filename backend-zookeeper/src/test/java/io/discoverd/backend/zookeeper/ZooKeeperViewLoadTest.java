@@ -1,6 +1,5 @@
 package io.discoverd.backend.zookeeper;
 
-import static io.discoverd.backend.zookeeper.ZooKeeperTestSupport.connected;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,10 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.discoverd.backend.contract.RecordingListener;
 import io.discoverd.backend.contract.RecordingListener.Event;
 import io.discoverd.backend.contract.RecordingListener.Kind;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.apache.curator.framework.CuratorFramework;
@@ -20,7 +18,6 @@ import org.apache.curator.test.TestingServer;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException.Code;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * How a view reads its service: the first subscriber of a big service gets every instance from
@@ -31,14 +28,27 @@ class ZooKeeperViewLoadTest extends ZooKeeperTestBase {
 
     private static final String DIR = "/discoverd/services/";
 
-    @TempDir
-    Path dataDir;
+    /** The addresses {@link #createInstances} gives its {@code n} nodes, in order. */
+    private static List<String> addrs(int n) {
+        List<String> addrs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            addrs.add("10.0.0." + i + ":80");
+        }
+        return addrs;
+    }
 
-    private ZooKeeperBackend backend(TestingServer s) throws Exception {
-        ZooKeeperBackend b = (ZooKeeperBackend) connected(vertx, s.getConnectString(), Duration.ofSeconds(30),
-                Files.createTempDirectory(dataDir, "daemon"));
-        backends.add(b);
-        return b;
+    /** What {@link AsyncZk#readChildren} handed over: every read, and the size of each answer, in order. */
+    private record Answers(List<AsyncZk.ChildRead> reads, List<Integer> sizes) {
+    }
+
+    private static Answers readAll(AsyncZk zk, String service, List<String> names) throws Exception {
+        List<AsyncZk.ChildRead> reads = Collections.synchronizedList(new ArrayList<>());
+        List<Integer> sizes = Collections.synchronizedList(new ArrayList<>());
+        await(zk.readChildren(DIR + service, names, answer -> {
+            sizes.add(answer.size());
+            reads.addAll(answer);
+        }));
+        return new Answers(reads, sizes);
     }
 
     /** Creates {@code n} instance nodes {@code 10.0.0.<i>:80} of {@code service} directly, in transactions. */
@@ -61,7 +71,7 @@ class ZooKeeperViewLoadTest extends ZooKeeperTestBase {
         CuratorFramework raw = rawClient(s.getConnectString());
         int n = 300;
         createInstances(raw, "big", n);
-        ZooKeeperBackend b = backend(s);
+        ZooKeeperBackend b = daemon(s, Duration.ofSeconds(30));
 
         long before = packetsReceived(s);
         RecordingListener l = new RecordingListener();
@@ -86,19 +96,12 @@ class ZooKeeperViewLoadTest extends ZooKeeperTestBase {
         CuratorFramework raw = rawClient(s.getConnectString());
         int n = AsyncZk.READ_CHUNK + 10;
         createInstances(raw, "rc", n);
-        List<String> names = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            names.add("10.0.0." + i + ":80");
-        }
+        List<String> names = addrs(n);
         names.add(3, "gone:1");
 
-        List<AsyncZk.ChildRead> reads = java.util.Collections.synchronizedList(new ArrayList<>());
-        List<Integer> answerSizes = java.util.Collections.synchronizedList(new ArrayList<>());
-        await(new AsyncZk(raw).readChildren(DIR + "rc", names, answer -> {
-            answerSizes.add(answer.size());
-            reads.addAll(answer);
-        }));
-        assertEquals(List.of(AsyncZk.READ_CHUNK, 11), answerSizes, "one answer per multi, in order");
+        Answers answers = readAll(new AsyncZk(raw), "rc", names);
+        List<AsyncZk.ChildRead> reads = answers.reads();
+        assertEquals(List.of(AsyncZk.READ_CHUNK, 11), answers.sizes(), "one answer per multi, in order");
         assertEquals(names, reads.stream().map(AsyncZk.ChildRead::child).toList());
         assertEquals(Code.NONODE, reads.get(3).code());
         assertNull(reads.get(3).stat());
@@ -112,7 +115,7 @@ class ZooKeeperViewLoadTest extends ZooKeeperTestBase {
         TestingServer s = server();
         CuratorFramework raw = rawClient(s.getConnectString());
         createInstances(raw, "tx", 2);
-        ZooKeeperBackend b = backend(s);
+        ZooKeeperBackend b = daemon(s, Duration.ofSeconds(30));
         RecordingListener l = new RecordingListener();
         b.subscribe("tx", l);
         assertEquals(2, l.awaitCurrent(TIMEOUT).size());
@@ -139,7 +142,7 @@ class ZooKeeperViewLoadTest extends ZooKeeperTestBase {
         TestingServer s = server();
         CuratorFramework raw = rawClient(s.getConnectString());
         createInstances(raw, "ex", 1);
-        ZooKeeperBackend b = backend(s);
+        ZooKeeperBackend b = daemon(s, Duration.ofSeconds(30));
         RecordingListener l = new RecordingListener();
         b.subscribe("ex", l);
         assertEquals(1, l.awaitCurrent(TIMEOUT).size());
@@ -164,20 +167,12 @@ class ZooKeeperViewLoadTest extends ZooKeeperTestBase {
         CuratorFramework raw = rawClient(s.getConnectString());
         int n = AsyncZk.READ_CHUNK + 3;
         createInstances(raw, "one", n);
-        List<String> names = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            names.add("10.0.0." + i + ":80");
-        }
+        List<String> names = addrs(n);
         AsyncZk zk = new AsyncZk(raw);
         zk.disableMultiReads();
-        List<AsyncZk.ChildRead> reads = java.util.Collections.synchronizedList(new ArrayList<>());
-        List<Integer> answerSizes = java.util.Collections.synchronizedList(new ArrayList<>());
-        await(zk.readChildren(DIR + "one", names, answer -> {
-            answerSizes.add(answer.size());
-            reads.addAll(answer);
-        }));
-        assertEquals(n, reads.size());
-        assertTrue(answerSizes.stream().allMatch(k -> k == 1), "each read handed over as it arrives: " + answerSizes);
-        assertTrue(reads.stream().allMatch(r -> r.code() == Code.OK));
+        Answers answers = readAll(zk, "one", names);
+        assertEquals(n, answers.reads().size());
+        assertTrue(answers.sizes().stream().allMatch(k -> k == 1), "each read handed over as it arrives: " + answers.sizes());
+        assertTrue(answers.reads().stream().allMatch(r -> r.code() == Code.OK));
     }
 }
