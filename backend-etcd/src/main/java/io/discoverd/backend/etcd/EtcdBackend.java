@@ -8,6 +8,7 @@ import io.discoverd.backend.GuardedSubscription;
 import io.discoverd.backend.Instance;
 import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
+import io.discoverd.backend.SharedCall;
 import io.discoverd.backend.Subscription;
 import io.discoverd.backend.SubscriptionListener;
 import io.discoverd.backend.Validation;
@@ -178,13 +179,12 @@ final class EtcdBackend implements DiscoveryBackend {
         int refs;
         /** The Vert.x timer that closes the view at the end of its linger, or -1 (see {@link #release}). */
         long lingerTimer = -1;
-        /** The barrier read not sent yet, joined by subscribers arriving until it is ({@link #sharedBarrierRead}). */
-        CompletableFuture<EtcdServiceView.Read> nextRead;
-        /** Whether a barrier read of this service is in flight (the next one waits for it). */
-        boolean readInFlight;
+        /** New subscribers' barrier reads of the service, shared by those arriving together. */
+        final SharedCall<EtcdServiceView.Read> barrierReads;
 
-        ViewRef(EtcdServiceView view) {
+        ViewRef(EtcdServiceView view, SharedCall<EtcdServiceView.Read> barrierReads) {
             this.view = view;
+            this.barrierReads = barrierReads;
         }
     }
 
@@ -481,8 +481,9 @@ final class EtcdBackend implements DiscoveryBackend {
             ref = views.get(name);
             fresh = ref == null;
             if (fresh) {
-                ref = new ViewRef(new EtcdServiceView(this, name, servicesPrefix + name + "/",
-                        MoreExecutors.newSequentialExecutor(pool)));
+                String prefix = servicesPrefix + name + "/";
+                ref = new ViewRef(new EtcdServiceView(this, name, prefix, MoreExecutors.newSequentialExecutor(pool)),
+                        new SharedCall<>(() -> readService(prefix), Runnable::run));
                 views.put(name, ref);
             } else if (ref.lingerTimer >= 0) {
                 vertx.cancelTimer(ref.lingerTimer);
@@ -501,7 +502,7 @@ final class EtcdBackend implements DiscoveryBackend {
             return sub;
         }
         view.execute(() -> view.add(sub));
-        sharedBarrierRead(ref, servicesPrefix + name + "/").whenComplete((read, err) -> view.execute(() -> {
+        ref.barrierReads.join().whenComplete((read, err) -> view.execute(() -> {
             if (err != null) {
                 view.barrierFailed(sub, storeError(err));
             } else {
@@ -509,53 +510,6 @@ final class EtcdBackend implements DiscoveryBackend {
             }
         }));
         return sub;
-    }
-
-    /**
-     * A subscriber's barrier read, shared with every subscriber of the service that arrives before
-     * it is sent: each is sent after all of its subscribers arrived, so it is a linearizable barrier
-     * for each of them. At most one per service is in flight; subscribers arriving meanwhile share
-     * the next. A burst of thousands of subscribers (clients reconnecting after a daemon restart)
-     * thus costs a few reads, not one each.
-     */
-    private CompletableFuture<EtcdServiceView.Read> sharedBarrierRead(ViewRef ref, String prefix) {
-        CompletableFuture<EtcdServiceView.Read> read;
-        boolean send;
-        synchronized (views) {
-            send = ref.nextRead == null && !ref.readInFlight;
-            if (ref.nextRead == null) {
-                ref.nextRead = new CompletableFuture<>();
-            }
-            read = ref.nextRead;
-        }
-        if (send) {
-            sendBarrierRead(ref, prefix);
-        }
-        return read;
-    }
-
-    private void sendBarrierRead(ViewRef ref, String prefix) {
-        CompletableFuture<EtcdServiceView.Read> joined;
-        synchronized (views) {
-            joined = ref.nextRead;
-            ref.nextRead = null;
-            ref.readInFlight = true;
-        }
-        readService(prefix).whenComplete((read, err) -> {
-            boolean again;
-            synchronized (views) {
-                ref.readInFlight = false;
-                again = ref.nextRead != null;
-            }
-            if (again) {
-                sendBarrierRead(ref, prefix);
-            }
-            if (err != null) {
-                joined.completeExceptionally(err);
-            } else {
-                joined.complete(read);
-            }
-        });
     }
 
     /**

@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.watch.PersistentWatcher;
 import org.apache.zookeeper.KeeperException.Code;
@@ -90,7 +91,7 @@ final class ServiceView {
     private boolean complete;
     /** How often the watch has been set (see {@link #watchSet}). */
     private int watchSets;
-    private final Runnable onWatchSetAgain;
+    private final Consumer<ServiceView> onWatchSetAgain;
     /** Completes (on the executor) once the first load has been applied, or has failed; see {@link #loaded()}. */
     private final CompletableFuture<Boolean> loaded = new CompletableFuture<>();
 
@@ -99,7 +100,7 @@ final class ServiceView {
      * are answered) lists and reads the service. Call on the service's executor.
      */
     ServiceView(String name, String servicePath, CuratorFramework client, AsyncZk zk, Executor executor,
-                Runnable onWatchSetAgain) {
+                Consumer<ServiceView> onWatchSetAgain) {
         this.name = name;
         this.servicePath = servicePath;
         this.executor = executor;
@@ -117,7 +118,7 @@ final class ServiceView {
      * reconnection, and in a new session after an expiry). The first time, before the first load is
      * answered, the load follows it. Any later time, changes may have gone unreported since the watch
      * was lost: the view is no longer complete, and {@code onWatchSetAgain} (the backend's full
-     * barrier read) runs, after the watch is in place, so nothing falls between the two.
+     * barrier read) runs with this view, after the watch is in place, so nothing falls between the two.
      */
     private void watchSet() {
         if (closed) {
@@ -127,7 +128,7 @@ final class ServiceView {
             return;
         }
         complete = false;
-        onWatchSetAgain.run();
+        onWatchSetAgain.accept(this);
     }
 
     /** Whether the view holds the whole service (see {@link #complete}); on the executor. */

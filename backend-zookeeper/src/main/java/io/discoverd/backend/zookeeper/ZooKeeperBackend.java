@@ -9,10 +9,12 @@ import io.discoverd.backend.DiscoveryException;
 import io.discoverd.backend.Instance;
 import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
+import io.discoverd.backend.SharedCall;
 import io.discoverd.backend.GuardedSubscription;
 import io.discoverd.backend.Subscription;
 import io.discoverd.backend.SubscriptionListener;
 import io.discoverd.backend.Validation;
+import io.discoverd.backend.zookeeper.AsyncZk.ChildRead;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -20,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -203,10 +206,11 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         /** Identifies the current linger of the view (see {@link #startLinger}), or {@code null}. */
         Object lingerToken;
         ScheduledFuture<?> lingerTimer;
-        /** The marker not sent yet, joined by every subscriber arriving until it is ({@link #sharedMarker}). */
-        CompletableFuture<Integer> nextMarker;
-        /** Whether a marker of this service is in flight (the next one waits for it). */
-        boolean markerInFlight;
+        /**
+         * The {@link #marker}s of new subscribers, shared by those arriving together; each is sent from a
+         * task queued behind the subscribers already waiting on the executor.
+         */
+        final SharedCall<Integer> markers = new SharedCall<>(() -> marker(this), task -> runOn(this, task));
         /** The ensured instance and leader directories ({@link #ensureParents}); {@code null} until needed or after a NONODE. */
         CompletableFuture<Void> parents;
         /**
@@ -526,16 +530,16 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         CompletableFuture<Map<String, Map<Long, String>>> participants = ownedChildren(leadersRoot, sid)
                 .thenApply(found -> {
                     Map<String, Map<Long, String>> byService = new HashMap<>();
-                    for (Map.Entry<String, List<Read>> e : found.entrySet()) {
+                    for (Map.Entry<String, List<ChildRead>> e : found.entrySet()) {
                         Map<Long, String> byCzxid = new HashMap<>();
-                        for (Read r : e.getValue()) {
-                            byCzxid.put(r.stat().getCzxid(), r.addr());
+                        for (ChildRead r : e.getValue()) {
+                            byCzxid.put(r.stat().getCzxid(), r.child());
                         }
                         byService.put(e.getKey(), byCzxid);
                     }
                     return byService;
                 });
-        CompletableFuture<Map<String, List<Read>>> instances = ownedChildren(servicesRoot, sid);
+        CompletableFuture<Map<String, List<ChildRead>>> instances = ownedChildren(servicesRoot, sid);
         CompletableFuture<Void> done = participants.thenCombine(instances, (parts, insts) -> {
             List<CompletableFuture<Void>> steps = new ArrayList<>();
             Set<String> names = new java.util.HashSet<>(parts.keySet());
@@ -543,19 +547,19 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             for (String name : names) {
                 ServiceState s = acquire(name);
                 Map<Long, String> serviceParts = new HashMap<>(parts.getOrDefault(name, Map.of()));
-                List<Read> reads = insts.getOrDefault(name, List.of());
+                List<ChildRead> reads = insts.getOrDefault(name, List.of());
                 CompletableFuture<Void> step = CompletableFuture.runAsync(() -> {
-                    for (Read r : reads) {
+                    for (ChildRead r : reads) {
                         StoredInstance si = StoredInstance.parse(r.data());
-                        if (si == null || s.owned.containsKey(r.addr())) {
+                        if (si == null || s.owned.containsKey(r.child())) {
                             continue;
                         }
-                        Owned o = new Owned(s, r.addr(), serviceParts.remove(si.created()), si.created(),
+                        Owned o = new Owned(s, r.child(), serviceParts.remove(si.created()), si.created(),
                                 r.stat().getCzxid(), r.stat().getVersion(), ATTRS.intern(si.attrs()));
                         adopt(s, o);
                         // Read before the watch was in place: read once more.
                         checkOwned(s, o);
-                        LOG.info("{} {}: adopted from the resumed session, created {}", name, r.addr(), si.created());
+                        LOG.info("{} {}: adopted from the resumed session, created {}", name, r.child(), si.created());
                     }
                     for (String orphan : serviceParts.values()) {
                         LOG.info("deleting the latch participant {}/{} left without its instance", s.leaderPath, orphan);
@@ -580,33 +584,33 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      * The grandchildren of {@code root} ({@code root/<name>/<child>}) whose ephemeral owner is
      * {@code sid}, with their stat and data, by name.
      */
-    private CompletableFuture<Map<String, List<Read>>> ownedChildren(String root, long sid) {
+    private CompletableFuture<Map<String, List<ChildRead>>> ownedChildren(String root, long sid) {
         return zk.getChildren(root).thenCompose(ev -> {
             Code c = AsyncZk.code(ev);
             if (c == Code.NONODE) {
-                return CompletableFuture.completedFuture(Map.<String, List<Read>>of());
+                return CompletableFuture.completedFuture(Map.<String, List<ChildRead>>of());
             }
             if (c != Code.OK) {
                 throw new CompletionException(storeError(c, root));
             }
-            Map<String, CompletableFuture<List<Read>>> perName = new HashMap<>();
+            Map<String, CompletableFuture<List<ChildRead>>> perName = new HashMap<>();
             for (String name : ev.getChildren()) {
                 String dir = root + "/" + name;
                 perName.put(name, zk.getChildren(dir).thenCompose(ch -> {
                     if (AsyncZk.code(ch) != Code.OK) {
-                        return CompletableFuture.completedFuture(List.<Read>of());
+                        return CompletableFuture.completedFuture(List.<ChildRead>of());
                     }
-                    List<CompletableFuture<Read>> reads = new ArrayList<>();
+                    List<CompletableFuture<ChildRead>> reads = new ArrayList<>();
                     for (String child : ch.getChildren()) {
                         reads.add(zk.getData(dir + "/" + child).thenApply(d -> AsyncZk.code(d) == Code.OK
-                                && d.getStat().getEphemeralOwner() == sid ? new Read(child, d.getStat(), d.getData()) : null));
+                                && d.getStat().getEphemeralOwner() == sid ? new ChildRead(child, Code.OK, d.getStat(), d.getData()) : null));
                     }
                     return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
                             .thenApply(x -> reads.stream().map(CompletableFuture::join).filter(Objects::nonNull).toList());
                 }));
             }
             return CompletableFuture.allOf(perName.values().toArray(CompletableFuture[]::new)).thenApply(x -> {
-                Map<String, List<Read>> out = new HashMap<>();
+                Map<String, List<ChildRead>> out = new HashMap<>();
                 perName.forEach((name, f) -> {
                     if (!f.join().isEmpty()) {
                         out.put(name, f.join());
@@ -1380,13 +1384,11 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             if (s.view == null) {
                 // Read before the view sends its watch: a connection change in between then shows.
                 int generation = connectionGeneration;
-                ServiceView[] created = new ServiceView[1];
-                created[0] = new ServiceView(name, s.servicePath, client, zk, s.executor, () -> {
-                    if (s.view == created[0]) {
-                        resync(s, created[0]);
+                s.view = new ServiceView(name, s.servicePath, client, zk, s.executor, v -> {
+                    if (s.view == v) {
+                        resync(s, v);
                     }
                 });
-                s.view = created[0];
                 s.viewGeneration = generation;
             } else {
                 endLinger(s);
@@ -1523,7 +1525,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
      */
     private CompletableFuture<Void> snapshotBarrier(ServiceState s, ServiceView v) {
         int base = s.viewGeneration;
-        return sharedMarker(s).thenComposeAsync(generation -> {
+        return s.markers.join().thenComposeAsync(generation -> {
             if (v.isClosed() || generation == -1 || generation != base || s.view != v) {
                 return barrier(s, v);
             }
@@ -1543,47 +1545,6 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 return ok && v.isComplete() && s.viewGeneration == base ? CompletableFuture.<Void>completedFuture(null) : barrier(s, v);
             }, s.executor);
         }, s.executor);
-    }
-
-    /**
-     * A {@link #marker} for a subscriber that arrived just now, shared with every other subscriber of
-     * the service that arrives before it is sent: each is sent after all of its subscribers arrived,
-     * so it is a read-your-writes barrier for each of them. At most one marker per service is in
-     * flight; subscribers arriving meanwhile share the next. A burst of thousands of subscribers
-     * (clients reconnecting after a daemon restart) thus costs a few markers, not one each. Runs on
-     * the service's executor.
-     */
-    private CompletableFuture<Integer> sharedMarker(ServiceState s) {
-        if (s.nextMarker == null) {
-            s.nextMarker = new CompletableFuture<>();
-            if (!s.markerInFlight) {
-                sendMarker(s);
-            }
-        }
-        return s.nextMarker;
-    }
-
-    /** Sends the next marker from a task queued behind the subscribers already waiting on the executor. */
-    private void sendMarker(ServiceState s) {
-        runOn(s, () -> {
-            CompletableFuture<Integer> joined = s.nextMarker;
-            if (joined == null || s.markerInFlight) {
-                return;
-            }
-            s.nextMarker = null;
-            s.markerInFlight = true;
-            marker(s).whenCompleteAsync((generation, e) -> {
-                s.markerInFlight = false;
-                if (s.nextMarker != null) {
-                    sendMarker(s);
-                }
-                if (e != null) {
-                    joined.completeExceptionally(e);
-                } else {
-                    joined.complete(generation);
-                }
-            }, s.executor);
-        });
     }
 
     /**
@@ -1626,7 +1587,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
 
     private void resync(ServiceState s, ServiceView v) {
         barrier(s, v).whenCompleteAsync((x, e) -> {
-            // While disconnected, retrying only fails (and logs); the next RECONNECTED resyncs again.
+            // While disconnected, retrying only fails (and logs); the view's watch, set again on reconnection, resyncs it.
             if (e != null && !v.isClosed() && !closed && connected) {
                 schedule(() -> runOn(s, () -> {
                     if (s.view == v) {
@@ -1635,10 +1596,6 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 }), RETRY_MS, TimeUnit.MILLISECONDS);
             }
         }, s.executor);
-    }
-
-    /** A child read by a barrier: its stat and data, or {@code stat == null} when it vanished. */
-    private record Read(String addr, Stat stat, byte[] data) {
     }
 
     /**
@@ -1653,8 +1610,8 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         // Each answer is applied as it arrives, in the store's order with the watch's events: a read
         // answered before a delete's event is applied before it (the view then holds what is deleted).
         CompletableFuture<Void> done = readService(s, atSync, present -> runOn(s, () -> {
-            for (Read r : present) {
-                v.observed(r.addr(), r.stat(), r.data());
+            for (ChildRead r : present) {
+                v.observed(r.child(), r.stat(), r.data());
             }
         })).thenComposeAsync(reads -> {
             if (v.isClosed()) {
@@ -1663,14 +1620,13 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             // Read after the sync on one connection: the view is complete as of then, and the watch
             // (set again before a view reads its service again, ServiceView#watchSet) has been in place since.
             int generation = atSync[0] == connectionGeneration ? atSync[0] : -1;
-            Map<String, Read> byAddr = new HashMap<>();
-            for (Read r : reads) {
-                byAddr.put(r.addr(), r);
+            Set<String> read = new HashSet<>();
+            for (ChildRead r : reads) {
+                read.add(r.child());
             }
             List<CompletableFuture<Void>> checks = new ArrayList<>();
             for (Map.Entry<String, ServiceView.Entry> e : v.entries().entrySet()) {
-                Read r = byAddr.get(e.getKey());
-                if (r == null || r.stat() == null) {
+                if (!read.contains(e.getKey())) {
                     String addr = e.getKey();
                     long czxid = e.getValue().czxid();
                     // Absent from the read: gone, or created after the read. Ask the store.
@@ -1696,17 +1652,20 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         return done;
     }
 
-    /** sync + getChildren + the children's data in read-only multis ({@link AsyncZk#readChildren}); a missing service is empty. */
-    private CompletableFuture<List<Read>> readService(ServiceState s) {
+    /**
+     * sync + getChildren + the children's data in read-only multis ({@link AsyncZk#readChildren}): the
+     * reads of the nodes present (a node gone since it was listed is left out); a missing service is empty.
+     */
+    private CompletableFuture<List<ChildRead>> readService(ServiceState s) {
         return readService(s, new int[1], reads -> { });
     }
 
     /**
      * As {@link #readService(ServiceState)}; stores the connection generation at the sync's answer in
-     * {@code atSync[0]}, and gives {@code onAnswer} each answer's reads of present nodes as it arrives,
+     * {@code atSync[0]}, and gives {@code onAnswer} each answer's reads of the nodes present as it arrives,
      * on the ZooKeeper event thread (in order with the watch events; see {@link AsyncZk#readChildren}).
      */
-    private CompletableFuture<List<Read>> readService(ServiceState s, int[] atSync, Consumer<List<Read>> onAnswer) {
+    private CompletableFuture<List<ChildRead>> readService(ServiceState s, int[] atSync, Consumer<List<ChildRead>> onAnswer) {
         return zk.sync(s.servicePath)
                 .thenCompose(sync -> {
                     Code c = AsyncZk.code(sync);
@@ -1719,27 +1678,24 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 .thenCompose(ev -> {
                     Code c = AsyncZk.code(ev);
                     if (c == Code.NONODE) {
-                        return CompletableFuture.completedFuture(List.<Read>of());
+                        return CompletableFuture.completedFuture(List.<ChildRead>of());
                     }
                     if (c != Code.OK) {
                         throw new CompletionException(storeError(c, s.servicePath));
                     }
-                    List<Read> all = Collections.synchronizedList(new ArrayList<>(ev.getChildren().size()));
+                    List<ChildRead> present = Collections.synchronizedList(new ArrayList<>(ev.getChildren().size()));
                     return zk.readChildren(s.servicePath, ev.getChildren(), answer -> {
-                        List<Read> present = new ArrayList<>(answer.size());
-                        for (AsyncZk.ChildRead r : answer) {
-                            Read read = switch (r.code()) {
-                                case OK -> new Read(r.child(), r.stat(), r.data());
-                                case NONODE -> new Read(r.child(), null, null);
-                                default -> throw new CompletionException(storeError(r.code(), s.path(r.child())));
-                            };
-                            all.add(read);
-                            if (read.stat() != null) {
-                                present.add(read);
+                        List<ChildRead> found = new ArrayList<>(answer.size());
+                        for (ChildRead r : answer) {
+                            if (r.code() == Code.OK) {
+                                found.add(r);
+                            } else if (r.code() != Code.NONODE) {
+                                throw new CompletionException(storeError(r.code(), s.path(r.child())));
                             }
                         }
-                        onAnswer.accept(present);
-                    }).thenApply(x -> List.copyOf(all));
+                        present.addAll(found);
+                        onAnswer.accept(found);
+                    }).thenApply(x -> List.copyOf(present));
                 });
     }
 
@@ -1757,10 +1713,10 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         ServiceState s = acquire(name);
         CompletableFuture<Optional<Instance>> result = readService(s).thenApply(reads -> {
             Instance best = null;
-            for (Read r : reads) {
-                StoredInstance si = r.stat() == null ? null : StoredInstance.parse(r.data());
+            for (ChildRead r : reads) {
+                StoredInstance si = StoredInstance.parse(r.data());
                 if (si != null && (best == null || Long.compareUnsigned(si.created(), best.created()) < 0)) {
-                    best = new Instance(name, r.addr(), si.attrs(), si.created());
+                    best = new Instance(name, r.child(), si.attrs(), si.created());
                 }
             }
             return Optional.ofNullable(best);

@@ -46,7 +46,7 @@ class ServiceViewTest {
         client.start();
         pool = Executors.newCachedThreadPool();
         executor = MoreExecutors.newSequentialExecutor(pool);
-        view = on(() -> new ServiceView("v", "/discoverd/services/v", client, new AsyncZk(client), executor, () -> { }));
+        view = on(() -> new ServiceView("v", "/discoverd/services/v", client, new AsyncZk(client), executor, v -> { }));
         listener = new RecordingListener();
         GuardedSubscription sub = new GuardedSubscription("v", listener, x -> { });
         on(() -> {
