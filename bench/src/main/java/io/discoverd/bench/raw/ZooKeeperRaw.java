@@ -145,7 +145,8 @@ public final class ZooKeeperRaw implements RawStore {
                         ops.add(Op.getData(daemonServiceDir + "/" + name));
                     }
                     client.getZookeeperClient().getZooKeeper().multi(ops, (rc, path, ctx, results) -> {
-                        if (rc != 0) {
+                        // With results, rc is the first op's own error (a node gone since the listing).
+                        if (results == null) {
                             done.completeExceptionally(KeeperException.create(KeeperException.Code.get(rc), daemonServiceDir));
                         } else if (left.decrementAndGet() == 0) {
                             done.complete(names.size());

@@ -65,6 +65,7 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
         int rounds = 0;
         Jit spent;
         long elapsed;
+        boolean quiet;
         do {
             Jit before = jit();
             long t0 = System.nanoTime();
@@ -72,10 +73,9 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
             rawSide.run(round);
             elapsed = (System.nanoTime() - t0) / 1_000_000;
             spent = jit().since(before);
+            quiet = Math.max(spent.daemonMillis(), spent.benchMillis()) <= elapsed * QUIET_PERCENT / 100;
             rounds++;
-        } while (rounds < profile.warmupRounds()
-                && Math.max(spent.daemonMillis(), spent.benchMillis()) > elapsed * QUIET_PERCENT / 100);
-        boolean quiet = Math.max(spent.daemonMillis(), spent.benchMillis()) <= elapsed * QUIET_PERCENT / 100;
+        } while (rounds < profile.warmupRounds() && !quiet);
         return String.format(Locale.ROOT, "warm-up: %d round(s) of %d ms per side (until neither JVM compiled for more than"
                         + " %.0f %% of a round's time, both sides together, at most %d rounds); the last round (%d ms) compiled %d ms"
                         + " in the daemon, %d ms in the bench%s",
