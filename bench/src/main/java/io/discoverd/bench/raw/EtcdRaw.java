@@ -72,6 +72,15 @@ public final class EtcdRaw implements RawStore {
     }
 
     @Override
+    public CompletableFuture<Void> unregister(String service, String addr) {
+        Long lease = leases.remove(PREFIX + service + "/" + addr);
+        if (lease == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("not registered: " + service + " " + addr));
+        }
+        return client.getLeaseClient().revoke(lease).thenAccept(r -> { });
+    }
+
+    @Override
     public CompletableFuture<Void> refresh(String service, String addr) {
         Long lease = leases.get(PREFIX + service + "/" + addr);
         if (lease == null) {

@@ -30,6 +30,15 @@ public interface RawStore extends AutoCloseable {
     CompletableFuture<Void> register(String service, String addr, String attrsJson);
 
     /**
+     * Removes an instance made by {@link #register} with what it made: the instance node and its latch
+     * node (ZooKeeper), the lease and so its key (etcd). The bench removes its warm-up's instances
+     * before it times, on both sides, so that the timed run meets the store as the daemon's does.
+     *
+     * @return completes when the store acknowledged every call
+     */
+    CompletableFuture<Void> unregister(String service, String addr);
+
+    /**
      * Refreshes an instance made by {@link #register} as a heartbeat would without the daemon: a data
      * write (ZooKeeper) or a keep-alive of its lease (etcd).
      */

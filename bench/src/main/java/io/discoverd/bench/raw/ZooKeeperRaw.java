@@ -3,6 +3,8 @@ package io.discoverd.bench.raw;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -27,6 +29,8 @@ public final class ZooKeeperRaw implements RawStore {
     private static final String ROOT = "/raw";
 
     private final CuratorFramework client;
+    /** The latch node of each instance node made by {@link #register}, for {@link #unregister}. */
+    private final Map<String, String> latches = new ConcurrentHashMap<>();
 
     /** Connects (at most 30 s) to the server at {@code connectString}. */
     public ZooKeeperRaw(String connectString) throws InterruptedException {
@@ -57,13 +61,33 @@ public final class ZooKeeperRaw implements RawStore {
     @Override
     public CompletableFuture<Void> register(String service, String addr, String attrsJson) {
         CompletableFuture<Void> done = new CompletableFuture<>();
+        String instance = instancePath(service, addr);
         try {
             client.create().creatingParentContainersIfNeeded().withMode(CreateMode.EPHEMERAL_SEQUENTIAL)
-                    .inBackground(callback(done, () -> client.create().creatingParentContainersIfNeeded()
-                            .withMode(CreateMode.EPHEMERAL)
-                            .inBackground(callback(done, () -> done.complete(null)))
-                            .forPath(instancePath(service, addr), attrsJson.getBytes(StandardCharsets.UTF_8))))
+                    .inBackground((c, latch) -> callback(done, () -> {
+                        latches.put(instance, latch.getName());
+                        client.create().creatingParentContainersIfNeeded().withMode(CreateMode.EPHEMERAL)
+                                .inBackground(callback(done, () -> done.complete(null)))
+                                .forPath(instance, attrsJson.getBytes(StandardCharsets.UTF_8));
+                    }).processResult(c, latch))
                     .forPath(ROOT + "/leaders/" + service + "/latch-");
+        } catch (Exception e) {
+            done.completeExceptionally(e);
+        }
+        return done;
+    }
+
+    @Override
+    public CompletableFuture<Void> unregister(String service, String addr) {
+        String instance = instancePath(service, addr);
+        String latch = latches.remove(instance);
+        if (latch == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("not registered: " + service + " " + addr));
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            client.delete().inBackground(callback(done, () -> client.delete()
+                    .inBackground(callback(done, () -> done.complete(null))).forPath(latch))).forPath(instance);
         } catch (Exception e) {
             done.completeExceptionally(e);
         }

@@ -93,6 +93,21 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
         report.note("[" + backend + "] " + scenario.name() + ": " + text);
     }
 
+    /**
+     * Calls in flight on one load connection in the throughput scenarios (1 and 3): their C calls in
+     * flight are pipelined over C / 8 connections, as the raw store client sends its C over its one
+     * store connection.
+     */
+    public static final int IN_FLIGHT_PER_CONNECTION = 8;
+
+    /**
+     * Opens the connections for {@code inFlight} pipelined calls: {@code inFlight / }{@value
+     * #IN_FLIGHT_PER_CONNECTION}, at least one. Operation {@code i} goes on connection {@code i % size}.
+     */
+    public List<WireConnection> connectPipelined(int inFlight) throws Exception {
+        return connect(Math.max(1, inFlight / IN_FLIGHT_PER_CONNECTION));
+    }
+
     /** Opens {@code n} upgraded connections to the daemon (at most 256 handshakes at a time). */
     public List<WireConnection> connect(int n) throws Exception {
         List<WireConnection> all = new ArrayList<>(n);

@@ -9,10 +9,11 @@ import java.util.List;
 
 /**
  * Scenario 3: heartbeats (a Register of an instance already registered, with the same attrs) sent
- * as fast as C connections allow for a fixed time, the store writes they cost (ZooKeeper's zxid,
+ * as fast as C calls in flight allow for a fixed time, the store writes they cost (ZooKeeper's zxid,
  * etcd's revision, read before and after) and the daemon's CPU per heartbeat (its own JVM's process
- * CPU time). The raw baseline refreshes the same number of instances with C in flight: a data write
- * on ZooKeeper (the cheapest store write), a lease keep-alive on etcd.
+ * CPU time). The C in flight are pipelined over C / {@value BenchRun#IN_FLIGHT_PER_CONNECTION} connections.
+ * The raw baseline refreshes the same number of instances with C in flight over its one store
+ * connection: a data write on ZooKeeper (the cheapest store write), a lease keep-alive on etcd.
  */
 public final class Heartbeats implements Scenario {
 
@@ -29,20 +30,21 @@ public final class Heartbeats implements Scenario {
         int c = run.profile().concurrency();
         long millis = run.profile().heartbeatMillis();
         boolean zookeeper = run.backend().equals("zookeeper");
-        List<WireConnection> connections = run.connect(c);
+        List<WireConnection> connections = run.connectPipelined(c);
+        int n = connections.size();
         try {
-            ClosedLoop.run(c, h, i -> connections.get(i % c).register(service(i), Addrs.of(4, i), RegisterThroughput.ATTRS),
+            ClosedLoop.run(c, h, i -> connections.get(i % n).register(service(i), Addrs.of(4, i), RegisterThroughput.ATTRS),
                     null, 600_000);
             ClosedLoop.run(c, h, i -> run.raw().register(service(i), Addrs.of(4, i), RegisterThroughput.ATTRS_JSON), null, 600_000);
 
-            // Warm-up, then the timed runs; instance i % h on connection i % c.
-            String warm = run.warmUp(ms -> ClosedLoop.runFor(c, ms, i -> heartbeat(connections, c, h, i)),
+            // Warm-up, then the timed runs; instance i % h on connection i % n.
+            String warm = run.warmUp(ms -> ClosedLoop.runFor(c, ms, i -> heartbeat(connections, h, i)),
                     ms -> ClosedLoop.runFor(c, ms, i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h))));
             BenchRun.Jit jit0 = run.jit();
             long writes0 = run.store().writeCounter();
             long cpu0 = run.daemon().cpuNanos();
             CpuClock clock0 = CpuClock.now();
-            long[] daemon = ClosedLoop.runFor(c, millis, i -> heartbeat(connections, c, h, i));
+            long[] daemon = ClosedLoop.runFor(c, millis, i -> heartbeat(connections, h, i));
             CpuClock clock1 = CpuClock.now();
             long cpu1 = run.daemon().cpuNanos();
             long writes1 = run.store().writeCounter();
@@ -65,17 +67,17 @@ public final class Heartbeats implements Scenario {
             run.row(Row.alone(run.backend(), name(), "machine CPU busy while timed", "%",
                     Math.round(clock1.machineBusyPercentSince(clock0)), null, null));
             run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
-            run.note(this, h + " instances heartbeated for " + millis + " ms with " + c + " in flight over " + c
-                    + " connections (" + daemon[0] + " heartbeats, " + writes + " store writes: "
+            run.note(this, h + " instances heartbeated for " + millis + " ms with " + c + " in flight over " + n
+                    + " connections, pipelined (" + daemon[0] + " heartbeats, " + writes + " store writes: "
                     + (zookeeper ? "zxid" : "revision") + " before and after); raw: " + run.raw().refreshCalls() + "; " + warm);
         } finally {
             BenchRun.close(connections);
         }
     }
 
-    private static java.util.concurrent.CompletionStage<?> heartbeat(List<WireConnection> connections, int c, int h, int i) {
+    private static java.util.concurrent.CompletionStage<?> heartbeat(List<WireConnection> connections, int h, int i) {
         int instance = i % h;
-        return connections.get(i % c).register(service(instance), Addrs.of(4, instance), RegisterThroughput.ATTRS);
+        return connections.get(i % connections.size()).register(service(instance), Addrs.of(4, instance), RegisterThroughput.ATTRS);
     }
 
     private static String service(int i) {

@@ -2,17 +2,21 @@ package io.discoverd.bench.scenario;
 
 import io.discoverd.bench.load.Addrs;
 import io.discoverd.bench.load.ClosedLoop;
+import io.discoverd.bench.load.CpuClock;
 import io.discoverd.bench.load.Latencies;
 import io.discoverd.bench.report.Row;
 import io.discoverd.bench.wire.WireConnection;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Scenario 1: N new instances registered over C gob connections through the daemon, against the raw
- * store client making the same store calls with C in flight.
+ * Scenario 1: N new instances registered through the daemon with C calls in flight, pipelined over
+ * C / {@value BenchRun#IN_FLIGHT_PER_CONNECTION} gob connections, against the raw store client making
+ * the same store calls with C in flight over its one store connection.
  */
 public final class RegisterThroughput implements Scenario {
 
@@ -29,7 +33,7 @@ public final class RegisterThroughput implements Scenario {
 
     @Override
     public void run(BenchRun run) throws Exception {
-        int n = run.profile().registrations();
+        int total = run.profile().registrations();
         int c = run.profile().concurrency();
         if (run.backend().equals("etcd")) {
             // For its first 15 s an etcd daemon reads a key it does not hold before creating it (its
@@ -39,7 +43,8 @@ public final class RegisterThroughput implements Scenario {
                 Thread.sleep(TimeUnit.NANOSECONDS.toMillis(waitNanos));
             }
         }
-        List<WireConnection> connections = run.connect(c);
+        List<WireConnection> connections = run.connectPipelined(c);
+        int n = connections.size();
         try {
             // Warm-up (not measured), each side, in other services: both JVMs must have compiled the path.
             // Every round registers new instances (a repeated address would be a heartbeat) into services
@@ -47,23 +52,47 @@ public final class RegisterThroughput implements Scenario {
             AtomicInteger daemonNext = new AtomicInteger();
             AtomicInteger rawNext = new AtomicInteger();
             AtomicInteger round = new AtomicInteger();
+            Queue<Map.Entry<String, String>> daemonWarm = new ConcurrentLinkedQueue<>();
+            Queue<Map.Entry<String, String>> rawWarm = new ConcurrentLinkedQueue<>();
             String warm = run.warmUp(
                     ms -> {
                         String prefix = "warm-register-" + round.incrementAndGet() + "-";
-                        ClosedLoop.runFor(c, ms, i -> connections.get(i % c).register(prefix + (i % SERVICES),
-                                Addrs.of(1, daemonNext.getAndIncrement()), ATTRS));
+                        ClosedLoop.runFor(c, ms, i -> {
+                            Map.Entry<String, String> instance = Map.entry(prefix + (i % SERVICES),
+                                    Addrs.of(1, daemonNext.getAndIncrement()));
+                            daemonWarm.add(instance);
+                            return connections.get(i % n).register(instance.getKey(), instance.getValue(), ATTRS);
+                        });
                     },
                     ms -> {
                         String prefix = "warm-register-" + round.get() + "-";
-                        ClosedLoop.runFor(c, ms, i -> run.raw().register(prefix + (i % SERVICES),
-                                Addrs.of(1, rawNext.getAndIncrement()), ATTRS_JSON));
+                        ClosedLoop.runFor(c, ms, i -> {
+                            Map.Entry<String, String> instance = Map.entry(prefix + (i % SERVICES),
+                                    Addrs.of(1, rawNext.getAndIncrement()));
+                            rawWarm.add(instance);
+                            return run.raw().register(instance.getKey(), instance.getValue(), ATTRS_JSON);
+                        });
                     });
+            // The warm-up's instances go before the timed runs, on both sides: left registered, several
+            // rounds' worth (90k leases on etcd) slowed the store for both sides of the timed run.
+            List<Map.Entry<String, String>> daemonLeft = List.copyOf(daemonWarm);
+            List<Map.Entry<String, String>> rawLeft = List.copyOf(rawWarm);
+            ClosedLoop.run(c, daemonLeft.size(), i -> connections.get(i % n)
+                    .unregister(daemonLeft.get(i).getKey(), daemonLeft.get(i).getValue()), null, 600_000);
+            ClosedLoop.run(c, rawLeft.size(), i -> run.raw().unregister(rawLeft.get(i).getKey(), rawLeft.get(i).getValue()),
+                    null, 600_000);
 
             Latencies rawLat = new Latencies();
             Latencies daemonLat = new Latencies();
-            double rawRate = raw(run, c, n, "register-", 2, rawLat);
+            CpuClock raw0 = CpuClock.now();
+            double rawRate = raw(run, c, total, "register-", 2, rawLat);
+            CpuClock raw1 = CpuClock.now();
             BenchRun.Jit jit0 = run.jit();
-            double daemonRate = daemon(connections, c, n, "register-", 2, daemonLat);
+            long daemonCpu0 = run.daemon().cpuNanos();
+            CpuClock daemon0 = CpuClock.now();
+            double daemonRate = daemon(connections, c, total, "register-", 2, daemonLat);
+            CpuClock daemon1 = CpuClock.now();
+            long daemonCpu = run.daemon().cpuNanos() - daemonCpu0;
             BenchRun.Jit jit = run.jit().since(jit0);
 
             run.row(Row.compared(run.backend(), name(), "throughput", "ops/s", daemonRate, rawRate, "≥ 0.80 × raw",
@@ -72,9 +101,18 @@ public final class RegisterThroughput implements Scenario {
                     rawLat.percentileMs(50), null, null));
             run.row(Row.compared(run.backend(), name(), "latency p99", "ms", daemonLat.percentileMs(99),
                     rawLat.percentileMs(99), null, null));
+            // Where the CPU goes: the daemon's side adds a process (the daemon, holding the store
+            // client) between the load generator and the store.
+            run.row(Row.compared(run.backend(), name(), "load generator CPU per registration", "µs",
+                    daemon1.ownNanosSince(daemon0) / 1e3 / total, raw1.ownNanosSince(raw0) / 1e3 / total, null, null));
+            run.row(Row.alone(run.backend(), name(), "daemon CPU per registration", "µs", daemonCpu / 1e3 / total, null, null));
+            run.row(Row.compared(run.backend(), name(), "machine CPU busy while timed", "%",
+                    Math.round(daemon1.machineBusyPercentSince(daemon0)), Math.round(raw1.machineBusyPercentSince(raw0)), null, null));
             run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
-            run.note(this, n + " new instances over " + SERVICES + " services, " + c
-                    + " in flight (daemon: one gob connection each, Agent.Register); raw: " + run.raw().registerCalls() + "; " + warm);
+            run.note(this, total + " new instances over " + SERVICES + " services, " + c + " in flight (daemon: Agent.Register"
+                    + " pipelined over " + n + " gob connections); raw: " + run.raw().registerCalls() + "; " + warm
+                    + "; the warm-up's instances (" + daemonLeft.size() + " daemon, " + rawLeft.size()
+                    + " raw) were unregistered before the timed runs");
         } finally {
             BenchRun.close(connections);
         }
@@ -82,7 +120,7 @@ public final class RegisterThroughput implements Scenario {
 
     private static double daemon(List<WireConnection> connections, int c, int n, String prefix, int family,
                                  Latencies latencies) throws Exception {
-        long nanos = ClosedLoop.run(c, n, i -> connections.get(i % c)
+        long nanos = ClosedLoop.run(c, n, i -> connections.get(i % connections.size())
                 .register(prefix + (i % SERVICES), Addrs.of(family, i), ATTRS), latencies, 600_000);
         return n / (nanos / 1e9);
     }

@@ -6,11 +6,17 @@ import io.discoverd.protocol.gob.GobClientDecoder;
 import io.discoverd.protocol.gob.GobClientEncoder;
 import io.discoverd.protocol.gob.GobException;
 import io.discoverd.protocol.http.Handshake;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,7 +27,12 @@ import java.util.function.Consumer;
  * Subscribe streams (PROTOCOL.md §2). Replies and stream items are handled on the connection's event
  * loop; handlers must not block.
  *
- * <p>Thread-safe: calls may be made from any thread (encoding and writing are serialised on this
+ * <p>Writing: requests are queued and written together once per event-loop turn (after the replies
+ * of one socket read were handled, or in a task queued on the event loop for calls made elsewhere):
+ * calls started by the replies of one read cost one write system call, as the ZooKeeper and etcd
+ * clients batch the requests they have in flight on their one connection.
+ *
+ * <p>Thread-safe: calls may be made from any thread (encoding and queueing are serialised on this
  * object).
  */
 public final class WireConnection {
@@ -37,11 +48,20 @@ public final class WireConnection {
     private final Map<Long, Consumer<ServiceUpdate>> streams = new ConcurrentHashMap<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private final java.util.Queue<String> streamErrors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final EventLoop eventLoop;
+    private final Runnable flushTask = this::flush;
     private long nextSeq;
     private Buffer handshake = Buffer.buffer();
+    /** Frames encoded but not yet written, in Seq order; guarded by {@code this}. */
+    private List<byte[]> pending = new ArrayList<>();
+    /** A flush is due: queued on the event loop, or coming at the end of the reply handling under way. */
+    private boolean flushDue;
+    /** Replies are being handled on the event loop: calls they start are written when it ends. */
+    private boolean handling;
 
     private WireConnection(NetSocket socket) {
         this.socket = socket;
+        this.eventLoop = ((NetSocketInternal) socket).channelHandlerContext().channel().eventLoop();
     }
 
     static Future<WireConnection> upgrade(NetSocket socket) {
@@ -54,6 +74,16 @@ public final class WireConnection {
     }
 
     private void onData(Buffer data, Promise<WireConnection> upgraded) {
+        handling = true;
+        try {
+            read(data, upgraded);
+        } finally {
+            handling = false;
+            flush();
+        }
+    }
+
+    private void read(Buffer data, Promise<WireConnection> upgraded) {
         if (handshake != null) {
             handshake.appendBuffer(data);
             String text = handshake.toString(StandardCharsets.ISO_8859_1);
@@ -125,9 +155,34 @@ public final class WireConnection {
             long seq = nextSeq++;
             calls.put(seq, reply);
             frame = encoder.encodeRequest(method, seq, args);
-            socket.write(Buffer.buffer(frame));
+            queue(frame);
         }
         return reply;
+    }
+
+    /** Queues a frame; the caller holds {@code this}. */
+    private void queue(byte[] frame) {
+        pending.add(frame);
+        if (!flushDue) {
+            flushDue = true;
+            if (!(eventLoop.inEventLoop() && handling)) {
+                eventLoop.execute(flushTask);
+            }
+        }
+    }
+
+    /** Writes the queued frames as one buffer (one system call). */
+    private void flush() {
+        List<byte[]> frames;
+        synchronized (this) {
+            flushDue = false;
+            if (pending.isEmpty()) {
+                return;
+            }
+            frames = pending;
+            pending = new ArrayList<>();
+        }
+        socket.write(BufferInternal.buffer(Unpooled.wrappedBuffer(frames.toArray(new byte[0][]))));
     }
 
     /** {@code Agent.Register}: completes with the reply; fails when the daemon answered an error. */
@@ -137,6 +192,15 @@ public final class WireConnection {
                 throw new IllegalStateException("Register " + name + " " + addr + ": " + r.error());
             }
             return (String) r.body();
+        });
+    }
+
+    /** {@code Agent.Unregister}: completes with the reply; fails when the daemon answered an error. */
+    public CompletableFuture<Void> unregister(String name, String addr) {
+        return call("Agent.Unregister", new Args(name, addr, null)).thenAccept(r -> {
+            if (!r.error().isEmpty()) {
+                throw new IllegalStateException("Unregister " + name + " " + addr + ": " + r.error());
+            }
         });
     }
 
@@ -150,7 +214,7 @@ public final class WireConnection {
         synchronized (this) {
             long seq = nextSeq++;
             streams.put(seq, onUpdate);
-            socket.write(Buffer.buffer(encoder.encodeRequest("Agent.Subscribe", seq, new Args(name, "", null))));
+            queue(encoder.encodeRequest("Agent.Subscribe", seq, new Args(name, "", null)));
             return seq;
         }
     }
@@ -159,7 +223,7 @@ public final class WireConnection {
     public void closeStream(long seq) {
         synchronized (this) {
             streams.remove(seq);
-            socket.write(Buffer.buffer(encoder.encodeCloseStream(seq)));
+            queue(encoder.encodeCloseStream(seq));
         }
     }
 
@@ -168,8 +232,8 @@ public final class WireConnection {
      * subscription, PROTOCOL.md §5.5.4), in order; a benchmark that sees one has not measured what it
      * meant to.
      */
-    public java.util.List<String> streamErrors() {
-        return java.util.List.copyOf(streamErrors);
+    public List<String> streamErrors() {
+        return List.copyOf(streamErrors);
     }
 
     /** Completes when the connection is closed (by either side). */
