@@ -849,30 +849,17 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         CompletableFuture<Void> parents = ensureParents(s);
         return parents
                 .thenCompose(x -> zk.createParticipant(s.leaderPath + "/" + LATCH_NODE_NAME, addr.getBytes(StandardCharsets.UTF_8)))
-                .thenComposeAsync(ev -> {
-                    Code code = AsyncZk.code(ev);
-                    if (code == Code.NONODE) {
-                        // The leader directory was deleted by the server (an empty container) after
-                        // it was ensured: ensure it again.
-                        parentsGone(s, parents);
-                        return doRegister(s, addr, attrs, attempt + 1);
+                .thenCompose(ev -> {
+                    if (AsyncZk.code(ev) == Code.OK && ev.getStat() != null) {
+                        // The usual answer: the instance node's create goes out at once, from the store's
+                        // callback thread. It reads no service state (only its own arguments) and its
+                        // answer is handled on the executor: one hop to the executor fewer per registration.
+                        participant.complete(ev.getName());
+                        return createInstance(s, addr, attrs, attempt, ev.getStat().getCzxid(), ev.getName(), parents);
                     }
-                    if (code != Code.OK) {
-                        throw new CompletionException(storeError(code, s.leaderPath));
-                    }
-                    participant.complete(ev.getName());
-                    // A protected create recovered after a connection loss may answer without a stat.
-                    CompletableFuture<Long> created = ev.getStat() != null
-                            ? CompletableFuture.completedFuture(ev.getStat().getCzxid())
-                            : zk.exists(ev.getName()).thenApply(x -> {
-                                if (AsyncZk.code(x) != Code.OK || x.getStat() == null) {
-                                    throw new CompletionException(storeError(AsyncZk.code(x), ev.getName()));
-                                }
-                                return x.getStat().getCzxid();
-                            });
-                    return created.thenComposeAsync(c -> createInstance(s, addr, attrs, attempt, c, participant.join(), parents),
-                            s.executor);
-                }, s.executor)
+                    return CompletableFuture.supplyAsync(() -> participantAnswered(s, addr, attrs, attempt, ev, participant, parents),
+                            s.executor).thenCompose(r -> r);
+                })
                 .whenComplete((r, e) -> {
                     if (e != null && participant.isDone()) {
                         deleteParticipant(participant.join());
@@ -880,7 +867,35 @@ final class ZooKeeperBackend implements DiscoveryBackend {
                 });
     }
 
-    /** The instance node of a new instance whose participant {@code participant} (a path) has czxid {@code created}. */
+    /** Every answer to a participant's create but a plain success with a stat ({@link #create}). Executor. */
+    private CompletableFuture<Registration> participantAnswered(ServiceState s, String addr, Map<String, String> attrs,
+                                                                int attempt, CuratorEvent ev, CompletableFuture<String> participant,
+                                                                CompletableFuture<Void> parents) {
+        Code code = AsyncZk.code(ev);
+        if (code == Code.NONODE) {
+            // The leader directory was deleted by the server (an empty container) after it was
+            // ensured: ensure it again.
+            parentsGone(s, parents);
+            return doRegister(s, addr, attrs, attempt + 1);
+        }
+        if (code != Code.OK) {
+            return CompletableFuture.failedFuture(storeError(code, s.leaderPath));
+        }
+        participant.complete(ev.getName());
+        // A protected create recovered after a connection loss may answer without a stat.
+        return zk.exists(ev.getName()).thenCompose(x -> {
+            if (AsyncZk.code(x) != Code.OK || x.getStat() == null) {
+                return CompletableFuture.failedFuture(storeError(AsyncZk.code(x), ev.getName()));
+            }
+            return createInstance(s, addr, attrs, attempt, x.getStat().getCzxid(), ev.getName(), parents);
+        });
+    }
+
+    /**
+     * The instance node of a new instance whose participant {@code participant} (a path) has czxid
+     * {@code created}. Sends the create from the calling thread (any thread: it reads only its
+     * arguments); its answer is handled on the service's executor.
+     */
     private CompletableFuture<Registration> createInstance(ServiceState s, String addr, Map<String, String> attrs, int attempt,
                                                            long created, String participant, CompletableFuture<Void> parents) {
         String path = s.path(addr);
