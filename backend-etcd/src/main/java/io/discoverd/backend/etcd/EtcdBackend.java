@@ -295,8 +295,7 @@ final class EtcdBackend implements DiscoveryBackend {
         if (ref == null) {
             return CompletableFuture.completedFuture(r);
         }
-        return ref.view.whenApplied(revision)
-                .completeOnTimeout(null, requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        return Deadlines.completeWithin(ref.view.whenApplied(revision), null, requestTimeout.toMillis())
                 .thenApply(v -> r);
     }
 
@@ -875,7 +874,7 @@ final class EtcdBackend implements DiscoveryBackend {
 
     /** The request timeout and the error mapping of {@link #call}, for the drain's own revokes. */
     private <T> CompletableFuture<T> timed(CompletableFuture<T> f) {
-        return f.orTimeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        return Deadlines.within(f, requestTimeout.toMillis())
                 .handle((v, e) -> {
                     if (e == null) {
                         if (!reachable) {

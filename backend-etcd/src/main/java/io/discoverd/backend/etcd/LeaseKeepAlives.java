@@ -12,7 +12,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
@@ -63,7 +62,7 @@ final class LeaseKeepAlives {
     CompletableFuture<Long> keepAlive(long lease) {
         Waiting w = new Waiting(lease);
         send(w);
-        w.answer.orTimeout(timeoutMs, TimeUnit.MILLISECONDS).whenComplete((ttl, e) -> {
+        Deadlines.within(w.answer, timeoutMs).whenComplete((ttl, e) -> {
             if (e instanceof TimeoutException) {
                 Stream on;
                 synchronized (this) {

@@ -15,7 +15,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -99,7 +98,7 @@ final class ModRevisionChecks {
                 reads[i] = Op.get(c.key(), GetOption.builder().withKeysOnly(true).build());
             }
             Txn t = kv.txn().If(ifs).Else(reads);
-            txn = t.commit().orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
+            txn = Deadlines.within(t.commit(), timeoutMs);
         } catch (RuntimeException e) {
             txn = CompletableFuture.failedFuture(e);
         }
