@@ -1,6 +1,7 @@
 package io.discoverd.bench.scenario;
 
 import io.discoverd.bench.load.Addrs;
+import io.discoverd.bench.load.CpuClock;
 import io.discoverd.bench.load.Latencies;
 import io.discoverd.bench.report.Row;
 import io.discoverd.bench.wire.WireConnection;
@@ -20,11 +21,27 @@ public final class FanOut implements Scenario {
 
     private static final String SERVICE = "fanout";
 
-    /** Changes made before the timed ones, so that both JVMs have compiled the fan-out path. */
+    /** Changes made before the timed ones, so that both JVMs have compiled the fan-out path: at least. */
     private static final int WARM_CHANGES = 2;
+    /** ... and at most, while a JVM still compiles. */
+    private static final int MAX_WARM_CHANGES = 10;
 
     /** The change being timed: the instance's address, when its Register was sent, whether it counts. */
     private record Change(String addr, long sent, CountDownLatch left, boolean timed) {
+    }
+
+    /**
+     * Makes one change (a Register on the writer's connection) and waits until every subscriber got
+     * it; a timed change's deliveries are recorded by the subscribers' handler.
+     */
+    private static void deliver(List<WireConnection> subscribers, WireConnection writer, AtomicReference<Change> current,
+                                Change ch) throws Exception {
+        current.set(ch);
+        writer.register(SERVICE, ch.addr(), RegisterThroughput.ATTRS).get(60, TimeUnit.SECONDS);
+        if (!ch.left().await(120, TimeUnit.SECONDS)) {
+            BenchRun.checkStreams(subscribers, "fan-out subscribers");
+            throw new IllegalStateException(ch.left().getCount() + " of " + subscribers.size() + " subscribers missed " + ch.addr());
+        }
     }
 
     @Override
@@ -67,18 +84,34 @@ public final class FanOut implements Scenario {
             BenchRun.checkStreams(subscribers, "fan-out subscribers after their snapshot");
             long watches1 = run.store().watchesOn(dir);
             double maxPerChange = 0;
-            for (int k = -WARM_CHANGES; k < changes; k++) {
-                Change ch = new Change(Addrs.of(7, k + WARM_CHANGES), System.nanoTime(), new CountDownLatch(s), k >= 0);
-                current.set(ch);
-                writer.get(0).register(SERVICE, ch.addr(), RegisterThroughput.ATTRS).get(60, TimeUnit.SECONDS);
-                if (!ch.left().await(120, TimeUnit.SECONDS)) {
-                    BenchRun.checkStreams(subscribers, "fan-out subscribers");
-                    throw new IllegalStateException(ch.left().getCount() + " of " + s + " subscribers missed " + ch.addr());
-                }
-                if (ch.timed()) {
-                    maxPerChange = Math.max(maxPerChange, (System.nanoTime() - ch.sent()) / 1e6);
-                }
+            // Warm changes (not timed) until a change in which neither JVM compiled for more than
+            // BenchRun.QUIET_PERCENT of its time, as the throughput scenarios' warm-up rounds.
+            int warmed = 0;
+            boolean quiet = false;
+            while (warmed < WARM_CHANGES || (!quiet && warmed < MAX_WARM_CHANGES)) {
+                BenchRun.Jit before = run.jit();
+                long t0 = System.nanoTime();
+                deliver(subscribers, writer.get(0), current, new Change(Addrs.of(7, warmed), System.nanoTime(),
+                        new CountDownLatch(s), false));
+                BenchRun.Jit spent = run.jit().since(before);
+                double elapsedMs = (System.nanoTime() - t0) / 1e6;
+                quiet = Math.max(spent.daemonMillis(), spent.benchMillis()) <= elapsedMs * BenchRun.QUIET_PERCENT / 100;
+                warmed++;
             }
+            BenchRun.Jit jit0 = run.jit();
+            long daemonCpu0 = run.daemon().cpuNanos();
+            CpuClock clock0 = CpuClock.now();
+            for (int k = 0; k < changes; k++) {
+                Change ch = new Change(Addrs.of(7, warmed + k), System.nanoTime(), new CountDownLatch(s), true);
+                deliver(subscribers, writer.get(0), current, ch);
+                maxPerChange = Math.max(maxPerChange, (System.nanoTime() - ch.sent()) / 1e6);
+            }
+            BenchRun.Jit jit = run.jit().since(jit0);
+            CpuClock clock1 = CpuClock.now();
+            double deliveries = (double) changes * s;
+            double daemonCpuPerDelivery = (run.daemon().cpuNanos() - daemonCpu0) / 1e3 / deliveries;
+            double benchCpuPerDelivery = clock1.ownNanosSince(clock0) / 1e3 / deliveries;
+            long busy = Math.round(clock1.machineBusyPercentSince(clock0));
 
             AtomicReference<CompletableFuture<Long>> rawArrival = new AtomicReference<>();
             try (AutoCloseable watch = run.raw().watch(SERVICE, addr -> {
@@ -106,9 +139,17 @@ public final class FanOut implements Scenario {
                     "≤ 250 ms", s < 10_000 ? null : p99 <= 250));
             run.row(Row.compared(run.backend(), name(), "delivery max, " + s + " subs", "ms", daemon.maxMs(), raw.maxMs(),
                     null, null));
+            // Both sides share the cores: a change's delivery takes the daemon's and the load
+            // generator's CPU for all S streams.
+            run.row(Row.alone(run.backend(), name(), "daemon CPU per delivery", "µs", daemonCpuPerDelivery, null, null));
+            run.row(Row.alone(run.backend(), name(), "load generator CPU per delivery", "µs", benchCpuPerDelivery, null, null));
+            run.row(Row.alone(run.backend(), name(), "machine CPU busy while timed", "%", busy, null, null));
+            run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
             long watches = watches1 - watches0;
             run.row(Row.alone(run.backend(), name(), "store watches for the service", "watches", watches, "= 1", watches == 1));
-            run.note(this, s + " subscriber connections on one service, " + changes + " changes timed after " + WARM_CHANGES + "; clock from the Register"
+            run.note(this, s + " subscriber connections on one service, " + changes + " changes timed after " + warmed
+                    + " warm ones (at least " + WARM_CHANGES + ", then until neither JVM compiled for more than "
+                    + (int) BenchRun.QUIET_PERCENT + " % of a change's time, at most " + MAX_WARM_CHANGES + "); clock from the Register"
                     + " being sent to each subscriber's receipt (raw: one " + run.raw().watchCalls() + ", from its create"
                     + " being sent); slowest full delivery of one change " + String.format(java.util.Locale.ROOT, "%.1f", maxPerChange)
                     + " ms; watches: " + (run.backend().equals("etcd") ? "etcd_debugging_mvcc_watcher_total" : "ZooKeeper sessions watching " + dir + " (wchp)")
