@@ -295,7 +295,7 @@ final class EtcdBackend implements DiscoveryBackend {
         if (ref == null) {
             return CompletableFuture.completedFuture(r);
         }
-        return Deadlines.completeWithin(ref.view.whenApplied(revision), null, requestTimeout.toMillis())
+        return Deadlines.shared().completeWithin(ref.view.whenApplied(revision), null, requestTimeout.toMillis())
                 .thenApply(v -> r);
     }
 
@@ -645,8 +645,7 @@ final class EtcdBackend implements DiscoveryBackend {
                 .filter(h -> h.refreshedNanos() - recent > 0)
                 .map(h -> keepAliveOnce(h.lease()).handle((r, e) -> null))
                 .toArray(CompletableFuture[]::new);
-        return CompletableFuture.allOf(refreshes)
-                .completeOnTimeout(null, Math.min(2000, requestTimeout.toMillis()), TimeUnit.MILLISECONDS)
+        return Deadlines.shared().completeWithin(CompletableFuture.allOf(refreshes), null, Math.min(2000, requestTimeout.toMillis()))
                 .handle((v, e) -> null);
     }
 
@@ -666,8 +665,7 @@ final class EtcdBackend implements DiscoveryBackend {
         // instance created after the leases were collected.
         accepting = false;
         CompletableFuture<?>[] inFlight = keyChains.values().toArray(CompletableFuture[]::new);
-        stopped = CompletableFuture.allOf(inFlight)
-                .completeOnTimeout(null, requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        stopped = Deadlines.shared().completeWithin(CompletableFuture.allOf(inFlight), null, requestTimeout.toMillis())
                 .handle((v, x) -> null)
                 .thenCompose(v -> revokeHeld())
                 .thenCompose(v -> stop());
@@ -764,8 +762,8 @@ final class EtcdBackend implements DiscoveryBackend {
         if (closed) {
             return CompletableFuture.completedFuture(null);
         }
-        return kv.get(bytes(servicesPrefix), GetOption.builder().withCountOnly(true).build())
-                .orTimeout(Math.min(requestTimeout.toMillis(), 2 * PROBE_INTERVAL_MS), TimeUnit.MILLISECONDS)
+        return Deadlines.shared().within(kv.get(bytes(servicesPrefix), GetOption.builder().withCountOnly(true).build()),
+                        Math.min(requestTimeout.toMillis(), 2 * PROBE_INTERVAL_MS))
                 .handle((r, e) -> {
                     reachable(e == null, e);
                     if (e != null && jetcdConnections != null) {
@@ -874,7 +872,7 @@ final class EtcdBackend implements DiscoveryBackend {
 
     /** The request timeout and the error mapping of {@link #call}, for the drain's own revokes. */
     private <T> CompletableFuture<T> timed(CompletableFuture<T> f) {
-        return Deadlines.within(f, requestTimeout.toMillis())
+        return Deadlines.shared().within(f, requestTimeout.toMillis())
                 .handle((v, e) -> {
                     if (e == null) {
                         if (!reachable) {

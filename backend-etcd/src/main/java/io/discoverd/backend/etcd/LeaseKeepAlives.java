@@ -62,7 +62,7 @@ final class LeaseKeepAlives {
     CompletableFuture<Long> keepAlive(long lease) {
         Waiting w = new Waiting(lease);
         send(w);
-        Deadlines.within(w.answer, timeoutMs).whenComplete((ttl, e) -> {
+        Deadlines.shared().within(w.answer, timeoutMs).whenComplete((ttl, e) -> {
             if (e instanceof TimeoutException) {
                 Stream on;
                 synchronized (this) {

@@ -98,7 +98,7 @@ final class ModRevisionChecks {
                 reads[i] = Op.get(c.key(), GetOption.builder().withKeysOnly(true).build());
             }
             Txn t = kv.txn().If(ifs).Else(reads);
-            txn = Deadlines.within(t.commit(), timeoutMs);
+            txn = Deadlines.shared().within(t.commit(), timeoutMs);
         } catch (RuntimeException e) {
             txn = CompletableFuture.failedFuture(e);
         }

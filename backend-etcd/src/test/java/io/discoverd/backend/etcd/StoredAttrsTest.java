@@ -36,4 +36,11 @@ class StoredAttrsTest {
             assertTrue(StoredAttrs.parse(utf8(v)).isEmpty(), v);
         }
     }
+
+    @Test
+    void aRepeatedNameKeepsItsLastValueAndTrailingContentIsIgnored() {
+        assertEquals(Map.of("a", "y"), StoredAttrs.parse(utf8("{\"a\":\"x\",\"a\":\"y\"}")).orElseThrow().attrs());
+        assertEquals(Map.of("a", "x"), StoredAttrs.parse(utf8("{\"a\":\"x\"} trailing")).orElseThrow().attrs());
+        assertNull(StoredAttrs.parse(utf8("null trailing")).orElseThrow().attrs());
+    }
 }
