@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * or {@code BADVERSION} mean); it fails only when Curator refuses the call outright.
  *
  * <p>Futures complete on a ZooKeeper/Curator thread: callers hop to their own executor
- * ({@code *Async(..., executor)}) before touching state. Thread-safe.
+ * ({@code *Async(..., executor)}) before touching state (a call that touches none, such as the
+ * next create of a registration, may be made from there at once). Thread-safe.
  */
 final class AsyncZk {
 

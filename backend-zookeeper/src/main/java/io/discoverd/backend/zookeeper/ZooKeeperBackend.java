@@ -91,9 +91,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: every service has a sequential executor (Guava's, on a shared cached pool: one task
  * at a time, in submission order, without a thread per service) that owns its state, its view and
- * its listener calls; Curator callbacks hop onto it. Operations on one instance are chained, so
- * they apply in call order. Nothing here blocks the caller (Vert.x event loops included); the
- * backend does not use the daemon's Vert.x instance. Thread-safe.
+ * its listener calls; Curator callbacks hop onto it (one exception: a new instance's node create is
+ * sent from its latch participant's create callback, as it reads no state). Operations on one
+ * instance are chained, so they apply in call order. Nothing here blocks the caller (Vert.x event
+ * loops included); the backend does not use the daemon's Vert.x instance. Thread-safe.
  */
 final class ZooKeeperBackend implements DiscoveryBackend {
 
