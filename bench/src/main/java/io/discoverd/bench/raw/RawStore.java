@@ -39,6 +39,18 @@ public interface RawStore extends AutoCloseable {
     CompletableFuture<Void> unregister(String service, String addr);
 
     /**
+     * Deletes the service directories that {@link #unregister} and the daemon's Unregister left empty,
+     * the raw client's and the daemon's (under {@code daemonRoot}), whose names start with
+     * {@code namePrefix}. Why: ZooKeeper deletes an emptied container node itself within a minute, and
+     * that write would land in a later scenario's count of store writes (heartbeats must make none).
+     * etcd has no directories: nothing to do.
+     *
+     * @param daemonRoot the daemon's root in the store, e.g. {@code /discoverd}
+     * @return the number of directories deleted
+     */
+    int deleteEmptyServices(String daemonRoot, String namePrefix) throws Exception;
+
+    /**
      * Refreshes an instance made by {@link #register} as a heartbeat would without the daemon: a data
      * write (ZooKeeper) or a keep-alive of its lease (etcd).
      */

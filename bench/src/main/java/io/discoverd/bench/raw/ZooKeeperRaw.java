@@ -95,6 +95,30 @@ public final class ZooKeeperRaw implements RawStore {
     }
 
     @Override
+    public int deleteEmptyServices(String daemonRoot, String namePrefix) throws Exception {
+        int deleted = 0;
+        for (String dir : List.of(daemonRoot + "/services", daemonRoot + "/leaders", ROOT + "/services", ROOT + "/leaders")) {
+            List<String> children;
+            try {
+                children = client.getChildren().forPath(dir);
+            } catch (KeeperException.NoNodeException e) {
+                continue;
+            }
+            for (String child : children) {
+                if (child.startsWith(namePrefix)) {
+                    try {
+                        client.delete().forPath(dir + "/" + child);
+                        deleted++;
+                    } catch (KeeperException.NotEmptyException | KeeperException.NoNodeException e) {
+                        // still in use, or swept by the server meanwhile
+                    }
+                }
+            }
+        }
+        return deleted;
+    }
+
+    @Override
     public CompletableFuture<Void> refresh(String service, String addr) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         try {

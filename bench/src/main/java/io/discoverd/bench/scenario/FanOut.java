@@ -149,7 +149,8 @@ public final class FanOut implements Scenario {
             run.row(Row.alone(run.backend(), name(), "store watches for the service", "watches", watches, "= 1", watches == 1));
             run.note(this, s + " subscriber connections on one service, " + changes + " changes timed after " + warmed
                     + " warm ones (at least " + WARM_CHANGES + ", then until neither JVM compiled for more than "
-                    + (int) BenchRun.QUIET_PERCENT + " % of a change's time, at most " + MAX_WARM_CHANGES + "); clock from the Register"
+                    + (int) BenchRun.QUIET_PERCENT + " % of a change's time, at most " + MAX_WARM_CHANGES
+                    + (quiet ? "" : ": still compiling when they ran out") + "); clock from the Register"
                     + " being sent to each subscriber's receipt (raw: one " + run.raw().watchCalls() + ", from its create"
                     + " being sent); slowest full delivery of one change " + String.format(java.util.Locale.ROOT, "%.1f", maxPerChange)
                     + " ms; watches: " + (run.backend().equals("etcd") ? "etcd_debugging_mvcc_watcher_total" : "ZooKeeper sessions watching " + dir + " (wchp)")

@@ -81,6 +81,7 @@ public final class RegisterThroughput implements Scenario {
                     .unregister(daemonLeft.get(i).getKey(), daemonLeft.get(i).getValue()), null, 600_000);
             ClosedLoop.run(c, rawLeft.size(), i -> run.raw().unregister(rawLeft.get(i).getKey(), rawLeft.get(i).getValue()),
                     null, 600_000);
+            int emptied = run.raw().deleteEmptyServices("/discoverd", "warm-register-");
 
             Latencies rawLat = new Latencies();
             Latencies daemonLat = new Latencies();
@@ -112,7 +113,9 @@ public final class RegisterThroughput implements Scenario {
             run.note(this, total + " new instances over " + SERVICES + " services, " + c + " in flight (daemon: Agent.Register"
                     + " pipelined over " + n + " gob connections); raw: " + run.raw().registerCalls() + "; " + warm
                     + "; the warm-up's instances (" + daemonLeft.size() + " daemon, " + rawLeft.size()
-                    + " raw) were unregistered before the timed runs");
+                    + " raw) were unregistered before the timed runs" + (emptied > 0 ? ", and the " + emptied
+                    + " service directories they left empty deleted (else ZooKeeper's container sweep deletes them"
+                    + " during a later scenario)" : ""));
         } finally {
             BenchRun.close(connections);
         }

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 
 /**
@@ -27,10 +28,11 @@ import java.util.function.Consumer;
  * Subscribe streams (PROTOCOL.md §2). Replies and stream items are handled on the connection's event
  * loop; handlers must not block.
  *
- * <p>Writing: requests are queued and written together once per event-loop turn (after the replies
- * of one socket read were handled, or in a task queued on the event loop for calls made elsewhere):
- * calls started by the replies of one read cost one write system call, as the ZooKeeper and etcd
- * clients batch the requests they have in flight on their one connection.
+ * <p>Writing: requests are queued and written together by the connection's event loop: those
+ * started while it handles a read go out when the read has been handled, the others (started on
+ * other threads, e.g. by replies on other connections) in a task queued on the loop, so the
+ * requests queued before the loop gets to them cost one write system call, as the ZooKeeper and
+ * etcd clients write the requests they have queued on their one connection together.
  *
  * <p>Thread-safe: calls may be made from any thread (encoding and queueing are serialised on this
  * object).
@@ -166,7 +168,11 @@ public final class WireConnection {
         if (!flushDue) {
             flushDue = true;
             if (!(eventLoop.inEventLoop() && handling)) {
-                eventLoop.execute(flushTask);
+                try {
+                    eventLoop.execute(flushTask);
+                } catch (RejectedExecutionException e) {
+                    flushDue = false; // the loop has shut down: the connection is gone with it
+                }
             }
         }
     }
