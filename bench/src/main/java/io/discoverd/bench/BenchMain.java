@@ -122,6 +122,11 @@ public final class BenchMain implements Callable<Integer> {
             completed = true;
         } finally {
             report.print(console);
+            if (quick || smoke) {
+                console.println("note: the verdicts of a " + (smoke ? "--smoke" : "--quick") + " run are indicative only: its"
+                        + " warm-ups are short (the notes say when a JIT was still compiling) and its samples few; the"
+                        + " targets are judged on the full run (docs/benchmarks.md)");
+            }
             report.writeJson(results);
             if (markdown != null) {
                 report.writeMarkdown(markdown, "bin/bench " + String.join(" ", args));

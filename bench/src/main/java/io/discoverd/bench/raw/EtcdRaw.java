@@ -51,7 +51,7 @@ public final class EtcdRaw implements RawStore {
 
     @Override
     public String watchCalls() {
-        return "jetcd prefix watch on the service's key prefix";
+        return "a jetcd prefix watch on the service's key prefix";
     }
 
     @Override

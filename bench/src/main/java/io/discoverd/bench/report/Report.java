@@ -67,8 +67,8 @@ public final class Report {
     /** Prints the whole table, the JMH results and the notes. */
     public synchronized void print(PrintStream out) {
         out.println();
-        out.printf(Locale.ROOT, "%-9s %-14s %-34s %14s %14s %8s  %-28s %s%n",
-                "backend", "scenario", "metric", "daemon", "raw", "÷ raw", "target", "met");
+        out.printf(Locale.ROOT, "%-9s %-14s %-44s %14s %14s %12s  %-28s %s%n",
+                "backend", "scenario", "metric", "daemon", "raw", "daemon ÷ raw", "target", "met");
         for (Row r : rows) {
             out.println(line(r));
         }
@@ -100,7 +100,7 @@ public final class Report {
     }
 
     private static String line(Row r) {
-        return String.format(Locale.ROOT, "%-9s %-14s %-34s %14s %14s %8s  %-28s %s",
+        return String.format(Locale.ROOT, "%-9s %-14s %-44s %14s %14s %12s  %-28s %s",
                 r.backend(), r.scenario(), r.metric() + " (" + r.unit() + ")", number(r.daemon()),
                 r.raw() == null ? "-" : number(r.raw()), r.ratio() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.ratio()),
                 r.target() == null ? "" : r.target(), met(r));

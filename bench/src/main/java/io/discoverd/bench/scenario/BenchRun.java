@@ -77,7 +77,7 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
             rounds++;
         } while (rounds < profile.warmupRounds() && !quiet);
         return String.format(Locale.ROOT, "warm-up: %d round(s) of %d ms per side (until neither JVM compiled for more than"
-                        + " %.0f %% of a round's time, both sides together, at most %d rounds); the last round (%d ms) compiled %d ms"
+                        + " %.0f %% of a round's time, both sides together, at most %d round(s)); the last round (%d ms) compiled %d ms"
                         + " in the daemon, %d ms in the bench%s",
                 rounds, round, QUIET_PERCENT, profile.warmupRounds(), elapsed, spent.daemonMillis(), spent.benchMillis(),
                 quiet ? "" : ": still compiling when the rounds ran out");
