@@ -57,14 +57,8 @@ final class Deadlines {
      * @return {@code call}
      */
     <T> CompletableFuture<T> within(CompletableFuture<T> call, long timeoutMs) {
-        if (call.isDone()) {
-            return call;
-        }
-        Timeout timeout = wheel.newTimeout(
-                t -> call.completeExceptionally(new TimeoutException("no answer within " + timeoutMs + " ms")),
-                timeoutMs, TimeUnit.MILLISECONDS);
-        call.whenComplete((v, e) -> timeout.cancel());
-        return call;
+        return arm(call, () -> call.completeExceptionally(new TimeoutException("no answer within " + timeoutMs + " ms")),
+                timeoutMs);
     }
 
     /**
@@ -77,10 +71,15 @@ final class Deadlines {
      * @return {@code f}
      */
     <T> CompletableFuture<T> completeWithin(CompletableFuture<T> f, T value, long timeoutMs) {
+        return arm(f, () -> f.complete(value), timeoutMs);
+    }
+
+    /** Runs {@code onTime} after {@code timeoutMs} unless {@code f} completes first (then the deadline is dropped). */
+    private <T> CompletableFuture<T> arm(CompletableFuture<T> f, Runnable onTime, long timeoutMs) {
         if (f.isDone()) {
             return f;
         }
-        Timeout timeout = wheel.newTimeout(t -> f.complete(value), timeoutMs, TimeUnit.MILLISECONDS);
+        Timeout timeout = wheel.newTimeout(t -> onTime.run(), timeoutMs, TimeUnit.MILLISECONDS);
         f.whenComplete((v, e) -> timeout.cancel());
         return f;
     }

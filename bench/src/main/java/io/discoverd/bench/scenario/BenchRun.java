@@ -2,6 +2,7 @@ package io.discoverd.bench.scenario;
 
 import io.discoverd.bench.Profile;
 import io.discoverd.bench.daemon.DaemonUnderTest;
+import io.discoverd.bench.load.CpuClock;
 import io.discoverd.bench.raw.RawStore;
 import io.discoverd.bench.report.Report;
 import io.discoverd.bench.report.Row;
@@ -81,6 +82,29 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
                         + " in the daemon, %d ms in the bench%s",
                 rounds, round, QUIET_PERCENT, profile.warmupRounds(), elapsed, spent.daemonMillis(), spent.benchMillis(),
                 quiet ? "" : ": still compiling when the rounds ran out");
+    }
+
+    /** The daemon's CPU time (ns) and this JVM's and the machine's clocks at one moment ({@link #cpuRows}). */
+    public record Cpu(long daemonNanos, CpuClock clock) {
+    }
+
+    /** Reads the CPU clocks now. */
+    public Cpu cpu() {
+        return new Cpu(daemon.cpuNanos(), CpuClock.now());
+    }
+
+    /**
+     * Adds the CPU split of a timed run of {@code ops} operations between {@code start} and {@code end}:
+     * "daemon CPU per {@code what}" and "load generator CPU per {@code what}" (µs) and the machine's
+     * busy share (%).
+     */
+    public void cpuRows(Scenario scenario, String what, Cpu start, Cpu end, double ops) {
+        row(Row.alone(backend, scenario.name(), "daemon CPU per " + what, "µs",
+                (end.daemonNanos() - start.daemonNanos()) / 1e3 / ops, null, null));
+        row(Row.alone(backend, scenario.name(), "load generator CPU per " + what, "µs",
+                end.clock().ownNanosSince(start.clock()) / 1e3 / ops, null, null));
+        row(Row.alone(backend, scenario.name(), "machine CPU busy while timed", "%",
+                Math.round(end.clock().machineBusyPercentSince(start.clock())), null, null));
     }
 
     /** Adds a row to the report (and prints it). */

@@ -1,7 +1,6 @@
 package io.discoverd.bench.scenario;
 
 import io.discoverd.bench.load.Addrs;
-import io.discoverd.bench.load.CpuClock;
 import io.discoverd.bench.load.Latencies;
 import io.discoverd.bench.report.Row;
 import io.discoverd.bench.wire.WireConnection;
@@ -99,19 +98,14 @@ public final class FanOut implements Scenario {
                 warmed++;
             }
             BenchRun.Jit jit0 = run.jit();
-            long daemonCpu0 = run.daemon().cpuNanos();
-            CpuClock clock0 = CpuClock.now();
+            BenchRun.Cpu cpu0 = run.cpu();
             for (int k = 0; k < changes; k++) {
                 Change ch = new Change(Addrs.of(7, warmed + k), System.nanoTime(), new CountDownLatch(s), true);
                 deliver(subscribers, writer.get(0), current, ch);
                 maxPerChange = Math.max(maxPerChange, (System.nanoTime() - ch.sent()) / 1e6);
             }
             BenchRun.Jit jit = run.jit().since(jit0);
-            CpuClock clock1 = CpuClock.now();
-            double deliveries = (double) changes * s;
-            double daemonCpuPerDelivery = (run.daemon().cpuNanos() - daemonCpu0) / 1e3 / deliveries;
-            double benchCpuPerDelivery = clock1.ownNanosSince(clock0) / 1e3 / deliveries;
-            long busy = Math.round(clock1.machineBusyPercentSince(clock0));
+            BenchRun.Cpu cpu1 = run.cpu();
 
             AtomicReference<CompletableFuture<Long>> rawArrival = new AtomicReference<>();
             try (AutoCloseable watch = run.raw().watch(SERVICE, addr -> {
@@ -141,9 +135,7 @@ public final class FanOut implements Scenario {
                     null, null));
             // Both sides share the cores: a change's delivery takes the daemon's and the load
             // generator's CPU for all S streams.
-            run.row(Row.alone(run.backend(), name(), "daemon CPU per delivery", "µs", daemonCpuPerDelivery, null, null));
-            run.row(Row.alone(run.backend(), name(), "load generator CPU per delivery", "µs", benchCpuPerDelivery, null, null));
-            run.row(Row.alone(run.backend(), name(), "machine CPU busy while timed", "%", busy, null, null));
+            run.cpuRows(this, "delivery", cpu0, cpu1, (double) changes * s);
             run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
             long watches = watches1 - watches0;
             run.row(Row.alone(run.backend(), name(), "store watches for the service", "watches", watches, "= 1", watches == 1));

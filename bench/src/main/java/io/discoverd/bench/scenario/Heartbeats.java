@@ -2,7 +2,6 @@ package io.discoverd.bench.scenario;
 
 import io.discoverd.bench.load.Addrs;
 import io.discoverd.bench.load.ClosedLoop;
-import io.discoverd.bench.load.CpuClock;
 import io.discoverd.bench.report.Row;
 import io.discoverd.bench.wire.WireConnection;
 import java.util.List;
@@ -42,11 +41,9 @@ public final class Heartbeats implements Scenario {
                     ms -> ClosedLoop.runFor(c, ms, i -> run.raw().refresh(service(i % h), Addrs.of(4, i % h))));
             BenchRun.Jit jit0 = run.jit();
             long writes0 = run.store().writeCounter();
-            long cpu0 = run.daemon().cpuNanos();
-            CpuClock clock0 = CpuClock.now();
+            BenchRun.Cpu cpu0 = run.cpu();
             long[] daemon = ClosedLoop.runFor(c, millis, i -> heartbeat(connections, h, i));
-            CpuClock clock1 = CpuClock.now();
-            long cpu1 = run.daemon().cpuNanos();
+            BenchRun.Cpu cpu1 = run.cpu();
             long writes1 = run.store().writeCounter();
             BenchRun.Jit jit = run.jit().since(jit0);
 
@@ -60,12 +57,7 @@ public final class Heartbeats implements Scenario {
             long writes = writes1 - writes0;
             run.row(Row.alone(run.backend(), name(), "store writes per heartbeat", "writes", (double) writes / daemon[0],
                     zookeeper ? "0" : "0 (keep-alives only)", writes == 0));
-            run.row(Row.alone(run.backend(), name(), "daemon CPU per heartbeat", "µs", (cpu1 - cpu0) / 1e3 / daemon[0],
-                    null, null));
-            run.row(Row.alone(run.backend(), name(), "load generator CPU per heartbeat", "µs",
-                    clock1.ownNanosSince(clock0) / 1e3 / daemon[0], null, null));
-            run.row(Row.alone(run.backend(), name(), "machine CPU busy while timed", "%",
-                    Math.round(clock1.machineBusyPercentSince(clock0)), null, null));
+            run.cpuRows(this, "heartbeat", cpu0, cpu1, daemon[0]);
             run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
             run.note(this, h + " instances heartbeated for " + millis + " ms with " + c + " in flight over " + n
                     + " connections, pipelined (" + daemon[0] + " heartbeats, " + writes + " store writes: "

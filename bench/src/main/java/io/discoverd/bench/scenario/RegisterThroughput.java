@@ -8,7 +8,9 @@ import io.discoverd.bench.report.Row;
 import io.discoverd.bench.wire.WireConnection;
 import java.util.List;
 import java.util.Queue;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.BiFunction;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -55,32 +57,15 @@ public final class RegisterThroughput implements Scenario {
             Queue<Map.Entry<String, String>> daemonWarm = new ConcurrentLinkedQueue<>();
             Queue<Map.Entry<String, String>> rawWarm = new ConcurrentLinkedQueue<>();
             String warm = run.warmUp(
-                    ms -> {
-                        String prefix = "warm-register-" + round.incrementAndGet() + "-";
-                        ClosedLoop.runFor(c, ms, i -> {
-                            Map.Entry<String, String> instance = Map.entry(prefix + (i % SERVICES),
-                                    Addrs.of(1, daemonNext.getAndIncrement()));
-                            daemonWarm.add(instance);
-                            return connections.get(i % n).register(instance.getKey(), instance.getValue(), ATTRS);
-                        });
-                    },
-                    ms -> {
-                        String prefix = "warm-register-" + round.get() + "-";
-                        ClosedLoop.runFor(c, ms, i -> {
-                            Map.Entry<String, String> instance = Map.entry(prefix + (i % SERVICES),
-                                    Addrs.of(1, rawNext.getAndIncrement()));
-                            rawWarm.add(instance);
-                            return run.raw().register(instance.getKey(), instance.getValue(), ATTRS_JSON);
-                        });
-                    });
+                    ms -> warmRound(c, ms, "warm-register-" + round.incrementAndGet() + "-", daemonNext, daemonWarm,
+                            (i, instance) -> connections.get(i % n).register(instance.getKey(), instance.getValue(), ATTRS)),
+                    ms -> warmRound(c, ms, "warm-register-" + round.get() + "-", rawNext, rawWarm,
+                            (i, instance) -> run.raw().register(instance.getKey(), instance.getValue(), ATTRS_JSON)));
             // The warm-up's instances go before the timed runs, on both sides: left registered, several
             // rounds' worth (90k leases on etcd) slowed the store for both sides of the timed run.
-            List<Map.Entry<String, String>> daemonLeft = List.copyOf(daemonWarm);
-            List<Map.Entry<String, String>> rawLeft = List.copyOf(rawWarm);
-            ClosedLoop.run(c, daemonLeft.size(), i -> connections.get(i % n)
-                    .unregister(daemonLeft.get(i).getKey(), daemonLeft.get(i).getValue()), null, 600_000);
-            ClosedLoop.run(c, rawLeft.size(), i -> run.raw().unregister(rawLeft.get(i).getKey(), rawLeft.get(i).getValue()),
-                    null, 600_000);
+            int daemonLeft = removeAll(c, daemonWarm,
+                    (i, instance) -> connections.get(i % n).unregister(instance.getKey(), instance.getValue()));
+            int rawLeft = removeAll(c, rawWarm, (i, instance) -> run.raw().unregister(instance.getKey(), instance.getValue()));
             int emptied = run.raw().deleteEmptyServices("/discoverd", "warm-register-");
 
             Latencies rawLat = new Latencies();
@@ -89,11 +74,9 @@ public final class RegisterThroughput implements Scenario {
             double rawRate = raw(run, c, total, "register-", 2, rawLat);
             CpuClock raw1 = CpuClock.now();
             BenchRun.Jit jit0 = run.jit();
-            long daemonCpu0 = run.daemon().cpuNanos();
-            CpuClock daemon0 = CpuClock.now();
+            BenchRun.Cpu daemon0 = run.cpu();
             double daemonRate = daemon(connections, c, total, "register-", 2, daemonLat);
-            CpuClock daemon1 = CpuClock.now();
-            long daemonCpu = run.daemon().cpuNanos() - daemonCpu0;
+            BenchRun.Cpu daemon1 = run.cpu();
             BenchRun.Jit jit = run.jit().since(jit0);
 
             run.row(Row.compared(run.backend(), name(), "throughput", "ops/s", daemonRate, rawRate, "≥ 0.80 × raw",
@@ -105,20 +88,43 @@ public final class RegisterThroughput implements Scenario {
             // Where the CPU goes: the daemon's side adds a process (the daemon, holding the store
             // client) between the load generator and the store.
             run.row(Row.compared(run.backend(), name(), "load generator CPU per registration", "µs",
-                    daemon1.ownNanosSince(daemon0) / 1e3 / total, raw1.ownNanosSince(raw0) / 1e3 / total, null, null));
-            run.row(Row.alone(run.backend(), name(), "daemon CPU per registration", "µs", daemonCpu / 1e3 / total, null, null));
+                    daemon1.clock().ownNanosSince(daemon0.clock()) / 1e3 / total, raw1.ownNanosSince(raw0) / 1e3 / total, null, null));
+            run.row(Row.alone(run.backend(), name(), "daemon CPU per registration", "µs",
+                    (daemon1.daemonNanos() - daemon0.daemonNanos()) / 1e3 / total, null, null));
             run.row(Row.compared(run.backend(), name(), "machine CPU busy while timed", "%",
-                    Math.round(daemon1.machineBusyPercentSince(daemon0)), Math.round(raw1.machineBusyPercentSince(raw0)), null, null));
+                    Math.round(daemon1.clock().machineBusyPercentSince(daemon0.clock())),
+                    Math.round(raw1.machineBusyPercentSince(raw0)), null, null));
             run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
             run.note(this, total + " new instances over " + SERVICES + " services, " + c + " in flight (daemon: Agent.Register"
                     + " pipelined over " + n + " gob connections); raw: " + run.raw().registerCalls() + "; " + warm
-                    + "; the warm-up's instances (" + daemonLeft.size() + " daemon, " + rawLeft.size()
+                    + "; the warm-up's instances (" + daemonLeft + " daemon, " + rawLeft
                     + " raw) were unregistered before the timed runs" + (emptied > 0 ? ", and the " + emptied
                     + " service directories they left empty deleted (else ZooKeeper's container sweep deletes them"
                     + " during a later scenario)" : ""));
         } finally {
             BenchRun.close(connections);
         }
+    }
+
+    /**
+     * One warm-up round of one side: new instances ({@code next} numbers their addresses) into the
+     * round's services, each remembered in {@code made} for {@link #removeAll}.
+     */
+    private static void warmRound(int c, long ms, String prefix, AtomicInteger next, Queue<Map.Entry<String, String>> made,
+                                  BiFunction<Integer, Map.Entry<String, String>, CompletionStage<?>> register) throws Exception {
+        ClosedLoop.runFor(c, ms, i -> {
+            Map.Entry<String, String> instance = Map.entry(prefix + (i % SERVICES), Addrs.of(1, next.getAndIncrement()));
+            made.add(instance);
+            return register.apply(i, instance);
+        });
+    }
+
+    /** Unregisters every instance in {@code made}, {@code c} in flight; returns how many there were. */
+    private static int removeAll(int c, Queue<Map.Entry<String, String>> made,
+                                 BiFunction<Integer, Map.Entry<String, String>, CompletionStage<?>> unregister) throws Exception {
+        List<Map.Entry<String, String>> left = List.copyOf(made);
+        ClosedLoop.run(c, left.size(), i -> unregister.apply(i, left.get(i)), null, 600_000);
+        return left.size();
     }
 
     private static double daemon(List<WireConnection> connections, int c, int n, String prefix, int family,
