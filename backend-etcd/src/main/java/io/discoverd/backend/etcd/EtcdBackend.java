@@ -495,9 +495,13 @@ final class EtcdBackend implements DiscoveryBackend {
         ViewRef r = ref;
         GuardedSubscription sub = new GuardedSubscription(name, listener, s -> release(r, s));
         if (fresh) {
-            // The view's first read is this subscriber's barrier: the service is read once.
-            view.execute(() -> view.addBeforeLoad(sub));
-            view.execute(view::start);
+            // The view's first read is this subscriber's barrier: the service is read once. It is sent
+            // from here, without waiting for a hop onto the view's executor.
+            CompletableFuture<EtcdServiceView.Read> firstRead = readService(view.keyPrefix());
+            view.execute(() -> {
+                view.addBeforeLoad(sub);
+                view.start(firstRead);
+            });
             return sub;
         }
         view.execute(() -> view.add(sub));
@@ -596,9 +600,19 @@ final class EtcdBackend implements DiscoveryBackend {
         }
     }
 
-    /** A view saw a put of an instance key: a remembered lease of an older incarnation is dropped, attrs follow. */
+    /**
+     * A view saw a put of an instance key: a remembered lease of an older incarnation is dropped, attrs follow.
+     * Most puts a view sees (a service's load, its own writes coming back) change nothing held here:
+     * they are answered by a lock-free read, and only a newer put takes the map's bin lock. Called
+     * once per instance when a view loads its service.
+     */
     void observedPut(String name, String addr, EtcdServiceView.Entry e) {
-        held.computeIfPresent(key(name, addr), (k, h) -> {
+        String key = key(name, addr);
+        Held seen = held.get(key);
+        if (seen == null || e.modRevision() <= seen.modRevision()) {
+            return;
+        }
+        held.computeIfPresent(key, (k, h) -> {
             if (e.modRevision() <= h.modRevision()) {
                 return h;
             }

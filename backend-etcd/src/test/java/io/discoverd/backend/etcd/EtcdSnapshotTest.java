@@ -8,8 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.discoverd.backend.Subscription;
 import io.discoverd.backend.contract.RecordingListener;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -50,6 +53,39 @@ class EtcdSnapshotTest extends EtcdTestBase {
         assertEquals(2, b.serviceReads.get() - before, "reads of the service for both snapshots");
         first.assertNoViolations();
         again.assertNoViolations();
+    }
+
+    /**
+     * The first subscriber gets the snapshot while the view's load takes it from the read (one pass);
+     * a later one gets it from the view. Both get every instance exactly once, then
+     * current(), then live changes.
+     */
+    @Test
+    void aServiceOfHundreds_firstAndLaterSnapshots_haveEveryInstanceOnce() throws Exception {
+        EtcdBackend b = etcdBackend();
+        int n = 519;
+        List<CompletionStage<?>> writes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            writes.add(b.register("chunks", "c:" + i, Map.of("i", "" + i)));
+        }
+        for (CompletionStage<?> w : writes) {
+            await(w);
+        }
+        RecordingListener first = new RecordingListener();
+        b.subscribe("chunks", first);
+        first.awaitCurrent(TIMEOUT);
+        assertEquals(n, first.snapshotByAddr().size(), "first snapshot (fails on a duplicate)");
+        RecordingListener later = new RecordingListener();
+        b.subscribe("chunks", later);
+        later.awaitCurrent(TIMEOUT);
+        assertEquals(n, later.snapshotByAddr().size(), "later snapshot (fails on a duplicate)");
+        assertEquals(first.snapshotByAddr().keySet(), later.snapshotByAddr().keySet());
+
+        await(b.register("chunks", "c:new", null));
+        first.awaitOnline(TIMEOUT, "c:new");
+        later.awaitOnline(TIMEOUT, "c:new");
+        first.assertNoViolations();
+        later.assertNoViolations();
     }
 
     /**
