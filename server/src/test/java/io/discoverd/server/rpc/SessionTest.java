@@ -278,6 +278,39 @@ class SessionTest {
     }
 
     /** Checklist #21, §2.2: the reader keeps reading while calls run; every Seq answered once. */
+    /**
+     * A snapshot of several chunks (a stream asks for a drain every {@link Session#SNAPSHOT_CHUNK}
+     * entries and at the sentinel) reaches the wire whole: every instance once, then the sentinel,
+     * then a live change; in both codecs.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aSnapshotOfSeveralChunks_arrivesWhole_thenLiveChanges(boolean json) throws Exception {
+        start();
+        int n = 2 * Session.SNAPSHOT_CHUNK + 7;
+        try (RpcClient c = RpcClient.connect(daemon.port(), json)) {
+            for (int i = 0; i < n; i++) {
+                c.send("Agent.Register", i, args("big", "10.0.0.1:" + (1000 + i)));
+            }
+            for (int i = 0; i < n; i++) {
+                assertEquals("", c.next().error());
+            }
+            c.send("Agent.Subscribe", 9000, args("big", ""));
+            Set<String> addrs = new HashSet<>();
+            Reply r;
+            while (!(r = c.next()).isSentinel()) {
+                assertEquals(9000, r.key());
+                assertTrue(addrs.add(r.update().addr()), "twice in the snapshot: " + r.update().addr());
+            }
+            assertEquals(n, addrs.size());
+            c.send("Agent.Register", 9001, args("big", "10.0.0.2:1"));
+            Reply live = c.next();
+            Reply other = c.next();
+            Reply update = live.key() == 9000 ? live : other;
+            assertEquals("10.0.0.2:1", update.update().addr());
+        }
+    }
+
     @Test
     void pipelinedRegisters_areEachAnsweredOnce() throws Exception {
         start();
