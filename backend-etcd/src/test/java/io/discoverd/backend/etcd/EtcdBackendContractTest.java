@@ -5,11 +5,11 @@ import io.discoverd.backend.contract.BackendContractTest;
 import io.discoverd.backend.etcd.testing.EtcdProcess;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.BeforeEach;
 
 /**
@@ -20,14 +20,15 @@ class EtcdBackendContractTest extends BackendContractTest {
 
     private static EtcdProcess etcd;
     private static Vertx vertx;
-    private static Path dataDir;
+    /** The daemons' data directory; JUnit deletes it after the class. */
+    @TempDir
+    static Path dataDir;
     private JsonObject section;
 
     @BeforeAll
     static void startEtcd() throws Exception {
         etcd = EtcdProcess.startSingle();
         vertx = Vertx.vertx();
-        dataDir = Files.createTempDirectory("discoverd-etcd-contract");
     }
 
     @AfterAll

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code etcd.tls} passed through to jetcd: an etcd whose client listener speaks TLS and requires a
@@ -32,14 +33,15 @@ import org.junit.jupiter.api.Test;
  */
 class EtcdTlsTest {
 
-    private static Path pki;
+    /** The test CA, certificates and daemon directories; JUnit deletes it after the class. */
+    @TempDir
+    static Path pki;
     private static EtcdProcess etcd;
     private static Vertx vertx;
     private static final Duration TTL = Duration.ofSeconds(10);
 
     @BeforeAll
     static void start() throws Exception {
-        pki = Files.createTempDirectory("discoverd-etcd-pki");
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=discoverd-test-ca");
         certificate("server", "127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
         certificate("client", "discoverd", "extendedKeyUsage=clientAuth\n");

@@ -9,6 +9,7 @@ import java.time.Duration;
 import org.apache.curator.test.TestingServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The backend contract suite on a real ZooKeeper server (curator-test {@link TestingServer} on an
@@ -18,13 +19,14 @@ class ZooKeeperBackendContractTest extends BackendContractTest {
 
     private static TestingServer server;
     private static Vertx vertx;
-    private static Path dataDir;
+    /** The daemons' data directories; JUnit deletes it after the class. */
+    @TempDir
+    static Path dataDir;
 
     @BeforeAll
     static void startServer() throws Exception {
         server = new TestingServer(-1, true);
         vertx = Vertx.vertx();
-        dataDir = Files.createTempDirectory("discoverd-zk-contract");
     }
 
     @AfterAll
