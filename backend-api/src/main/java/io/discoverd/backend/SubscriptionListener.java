@@ -5,8 +5,10 @@ package io.discoverd.backend;
  * changes in store order (ARCHITECTURE.md, "The contract every backend meets").
  *
  * <p>A backend calls one listener from one thread at a time and in order (never concurrently),
- * possibly on a store thread: implementations must not block, and hop to their own context
- * before touching connection state. No call follows {@link Subscription#close()} returning, nor
+ * possibly on a store thread, and each call happens-before the next (a backend that moves delivery
+ * between threads does so through a lock, a compare-and-set such as {@link GuardedSubscription}'s,
+ * or a sequential executor): a listener may keep plain fields that only its calls touch.
+ * Implementations must not block, and hop to their own context before touching connection state. No call follows {@link Subscription#close()} returning, nor
  * {@link #failed}.
  */
 public interface SubscriptionListener {

@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -48,6 +49,8 @@ public final class InMemoryBackend implements DiscoveryBackend {
     private final Map<String, List<Sub>> subscribers = new HashMap<>();
     private long lastCreated;
     private volatile boolean connected = true;
+    /** {@link #holdSnapshotEnds}; {@code null}: no hold. */
+    private volatile CountDownLatch snapshotEndGate;
     /** Every subscription ever opened and not closed, for tests that check release. */
     private final CopyOnWriteArrayList<Sub> open = new CopyOnWriteArrayList<>();
 
@@ -177,6 +180,15 @@ public final class InMemoryBackend implements DiscoveryBackend {
         }
     }
 
+    /**
+     * Tests: from now on, a subscription's {@code current()} waits until {@code gate} opens (at
+     * most 30 s), after its snapshot entries were delivered; the backend's one thread waits with it.
+     * {@code null} lifts the hold.
+     */
+    public void holdSnapshotEnds(CountDownLatch gate) {
+        snapshotEndGate = gate;
+    }
+
     @Override
     public Subscription subscribe(String name, SubscriptionListener listener) {
         Sub sub = new Sub(name, listener);
@@ -193,6 +205,14 @@ public final class InMemoryBackend implements DiscoveryBackend {
                     listener.online(e.instance);
                 }
                 subscribers.computeIfAbsent(name, k -> new ArrayList<>()).add(sub);
+            }
+            CountDownLatch gate = snapshotEndGate;
+            if (gate != null) {
+                try {
+                    gate.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             if (!sub.closed.get()) {
                 listener.current();

@@ -495,8 +495,7 @@ final class EtcdBackend implements DiscoveryBackend {
         ViewRef r = ref;
         GuardedSubscription sub = new GuardedSubscription(name, listener, s -> release(r, s));
         if (fresh) {
-            // The view's first read is this subscriber's barrier: the service is read once. It is sent
-            // from here, without waiting for a hop onto the view's executor.
+            // The view's first read is this subscriber's barrier (EtcdServiceView.start).
             CompletableFuture<EtcdServiceView.Read> firstRead = readService(view.keyPrefix());
             view.execute(() -> {
                 view.addBeforeLoad(sub);
@@ -604,7 +603,8 @@ final class EtcdBackend implements DiscoveryBackend {
      * A view saw a put of an instance key: a remembered lease of an older incarnation is dropped, attrs follow.
      * Most puts a view sees (a service's load, its own writes coming back) change nothing held here:
      * they are answered by a lock-free read, and only a newer put takes the map's bin lock. Called
-     * once per instance when a view loads its service.
+     * once per instance when a view loads its service. Thread-safe: the views of different services
+     * call it at the same time.
      */
     void observedPut(String name, String addr, EtcdServiceView.Entry e) {
         String key = key(name, addr);
@@ -881,7 +881,13 @@ final class EtcdBackend implements DiscoveryBackend {
         if (!accepting) {
             return CompletableFuture.failedFuture(new DiscoveryException.StoreUnavailable("the daemon is stopping"));
         }
-        return timed(request.get());
+        CompletableFuture<T> f;
+        try {
+            f = request.get();
+        } catch (RuntimeException e) { // a client that throws instead of failing its future (e.g. closed)
+            f = CompletableFuture.failedFuture(e);
+        }
+        return timed(f);
     }
 
     /** The request timeout and the error mapping of {@link #call}, for the drain's own revokes. */
