@@ -8,8 +8,8 @@ package io.discoverd.backend;
  * possibly on a store thread, and each call happens-before the next (a backend that moves delivery
  * between threads does so through a lock, a compare-and-set such as {@link GuardedSubscription}'s,
  * or a sequential executor): a listener may keep plain fields that only its calls touch.
- * Implementations must not block, and hop to their own context before touching connection state. No call follows {@link Subscription#close()} returning, nor
- * {@link #failed}.
+ * Implementations must not block, and hop to their own context before touching connection state.
+ * No call follows {@link Subscription#close()} returning, nor {@link #failed}.
  */
 public interface SubscriptionListener {
 

@@ -422,8 +422,10 @@ final class EtcdServiceView {
         generation++;
         closeWatcher();
         int gen = generation;
-        // Subscribers waiting for the load now: this read is made after they subscribed.
-        List<Pending> covered = pending.stream().filter(p -> p.byLoad && p.barrier == null).toList();
+        // Subscribers waiting for the first load: this read is made after they subscribed. They are only
+        // ever served by a first load (load() takes them, a failed read fails them), so once the view
+        // is ready there are none.
+        List<Pending> covered = pending.stream().filter(p -> p.byLoad).toList();
         serviceRead.whenComplete((read, err) -> execute(() -> {
             if (closed || gen != generation) {
                 return;
@@ -436,21 +438,11 @@ final class EtcdServiceView {
                 scheduleRecovery(true);
                 return;
             }
-            if (!ready) {
+            if (ready) {
+                applySnapshot(read.revision(), instances(keyPrefix, read.kvs()));
+            } else {
                 load(read, covered);
-                startWatch(read.revision() + 1);
-                return;
             }
-            Map<String, Entry> next = instances(keyPrefix, read.kvs());
-            if (!covered.isEmpty()) {
-                Map<String, Long> modRevisions = new HashMap<>();
-                next.forEach((addr, e) -> modRevisions.put(addr, e.modRevision()));
-                for (Pending p : covered) {
-                    p.barrierRevision = read.revision();
-                    p.barrier = modRevisions;
-                }
-            }
-            applySnapshot(read.revision(), next);
             startWatch(read.revision() + 1);
         }));
     }

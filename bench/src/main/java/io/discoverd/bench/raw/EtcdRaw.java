@@ -81,11 +81,6 @@ public final class EtcdRaw implements RawStore {
     }
 
     @Override
-    public int deleteEmptyServices(String daemonRoot, String namePrefix) {
-        return 0;
-    }
-
-    @Override
     public CompletableFuture<Void> refresh(String service, String addr) {
         Long lease = leases.get(PREFIX + service + "/" + addr);
         if (lease == null) {

@@ -43,12 +43,14 @@ public interface RawStore extends AutoCloseable {
      * the raw client's and the daemon's (under {@code daemonRoot}), whose names start with
      * {@code namePrefix}. Why: ZooKeeper deletes an emptied container node itself within a minute, and
      * that write would land in a later scenario's count of store writes (heartbeats must make none).
-     * etcd has no directories: nothing to do.
+     * etcd has no directories: the default deletes nothing.
      *
      * @param daemonRoot the daemon's root in the store, e.g. {@code /discoverd}
      * @return the number of directories deleted
      */
-    int deleteEmptyServices(String daemonRoot, String namePrefix) throws Exception;
+    default int deleteEmptyServices(String daemonRoot, String namePrefix) throws Exception {
+        return 0;
+    }
 
     /**
      * Refreshes an instance made by {@link #register} as a heartbeat would without the daemon: a data

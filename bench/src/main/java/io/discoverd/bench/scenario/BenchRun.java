@@ -99,12 +99,27 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
      * busy share (%).
      */
     public void cpuRows(Scenario scenario, String what, Cpu start, Cpu end, double ops) {
+        cpuRows(scenario, what, start, end, ops, null, null);
+    }
+
+    /**
+     * {@link #cpuRows(Scenario, String, Cpu, Cpu, double)}, with the raw side's run of as many
+     * operations between {@code rawStart} and {@code rawEnd} beside the load generator's CPU (the raw
+     * side's whole client) and the machine's busy share; {@code null} clocks: the daemon's side alone.
+     */
+    public void cpuRows(Scenario scenario, String what, Cpu start, Cpu end, double ops, CpuClock rawStart, CpuClock rawEnd) {
+        boolean raw = rawStart != null;
         row(Row.alone(backend, scenario.name(), "daemon CPU per " + what, "µs",
                 (end.daemonNanos() - start.daemonNanos()) / 1e3 / ops, null, null));
-        row(Row.alone(backend, scenario.name(), "load generator CPU per " + what, "µs",
-                end.clock().ownNanosSince(start.clock()) / 1e3 / ops, null, null));
-        row(Row.alone(backend, scenario.name(), "machine CPU busy while timed", "%",
-                Math.round(end.clock().machineBusyPercentSince(start.clock())), null, null));
+        row(figure(scenario, "load generator CPU per " + what, "µs", end.clock().ownNanosSince(start.clock()) / 1e3 / ops,
+                raw ? rawEnd.ownNanosSince(rawStart) / 1e3 / ops : null));
+        row(figure(scenario, "machine CPU busy while timed", "%", Math.round(end.clock().machineBusyPercentSince(start.clock())),
+                raw ? (double) Math.round(rawEnd.machineBusyPercentSince(rawStart)) : null));
+    }
+
+    private Row figure(Scenario scenario, String metric, String unit, double daemonValue, Double rawValue) {
+        return rawValue == null ? Row.alone(backend, scenario.name(), metric, unit, daemonValue, null, null)
+                : Row.compared(backend, scenario.name(), metric, unit, daemonValue, rawValue, null, null);
     }
 
     /** Adds a row to the report (and prints it). */

@@ -87,13 +87,7 @@ public final class RegisterThroughput implements Scenario {
                     rawLat.percentileMs(99), null, null));
             // Where the CPU goes: the daemon's side adds a process (the daemon, holding the store
             // client) between the load generator and the store.
-            run.row(Row.compared(run.backend(), name(), "load generator CPU per registration", "µs",
-                    daemon1.clock().ownNanosSince(daemon0.clock()) / 1e3 / total, raw1.ownNanosSince(raw0) / 1e3 / total, null, null));
-            run.row(Row.alone(run.backend(), name(), "daemon CPU per registration", "µs",
-                    (daemon1.daemonNanos() - daemon0.daemonNanos()) / 1e3 / total, null, null));
-            run.row(Row.compared(run.backend(), name(), "machine CPU busy while timed", "%",
-                    Math.round(daemon1.clock().machineBusyPercentSince(daemon0.clock())),
-                    Math.round(raw1.machineBusyPercentSince(raw0)), null, null));
+            run.cpuRows(this, "registration", daemon0, daemon1, total, raw0, raw1);
             run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
             run.note(this, total + " new instances over " + SERVICES + " services, " + c + " in flight (daemon: Agent.Register"
                     + " pipelined over " + n + " gob connections); raw: " + run.raw().registerCalls() + "; " + warm
