@@ -352,8 +352,7 @@ final class EtcdBackend implements DiscoveryBackend {
             ByteSequence k = bytes(key);
             return call(() -> kv.txn()
                     .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-                    .Then(Op.put(k, ByteSequence.from(StoredAttrs.encode(attrs)), PutOption.builder().withLeaseId(lease).build()),
-                            Op.get(k, GetOption.DEFAULT))
+                    .Then(Op.put(k, ByteSequence.from(StoredAttrs.encode(attrs)), PutOption.builder().withLeaseId(lease).build()))
                     .Else(Op.get(k, GetOption.DEFAULT))
                     .commit())
                     .thenCompose(txn -> {
@@ -362,10 +361,11 @@ final class EtcdBackend implements DiscoveryBackend {
                             List<KeyValue> kvs = txn.getGetResponses().isEmpty() ? List.of() : txn.getGetResponses().get(0).getKvs();
                             return registerOver(name, addr, attrs, key, kvs.isEmpty() ? null : kvs.get(0), attempt + 1);
                         }
-                        KeyValue created = createdKv(txn);
-                        remember(key, lease, created.getCreateRevision(), created.getModRevision(), attrs);
-                        return seenHere(name, created.getModRevision(),
-                                new Registration(new Instance(name, addr, attrs, created.getCreateRevision()), Outcome.CREATED));
+                        // The key is new, so its create and mod revisions are both the put's revision.
+                        long revision = writtenRevision(txn);
+                        remember(key, lease, revision, revision, attrs);
+                        return seenHere(name, revision,
+                                new Registration(new Instance(name, addr, attrs, revision), Outcome.CREATED));
                     });
             // A transaction that failed without an answer (a timeout) may have committed: its lease is
             // left to run out rather than revoked, so a retried Register finds and keeps that key.
@@ -394,14 +394,18 @@ final class EtcdBackend implements DiscoveryBackend {
         ByteSequence k = bytes(key);
         return call(() -> kv.txn()
                 .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(stored.getModRevision())))
-                .Then(Op.put(k, ByteSequence.from(StoredAttrs.encode(attrs)), PutOption.builder().withLeaseId(lease).build()),
-                        Op.get(k, GetOption.DEFAULT))
+                .Then(Op.put(k, ByteSequence.from(StoredAttrs.encode(attrs)), PutOption.builder().withLeaseId(lease).build()))
                 .commit())
-                .thenApply(txn -> txn.isSucceeded() ? createdKv(txn).getModRevision() : -1L);
+                .thenApply(txn -> txn.isSucceeded() ? writtenRevision(txn) : -1L);
     }
 
-    private static KeyValue createdKv(TxnResponse txn) {
-        return txn.getGetResponses().get(0).getKvs().get(0);
+    /**
+     * The revision of the one put a succeeded transaction made: etcd answers a transaction that wrote
+     * with the store revision after it (its {@code applyTxn}), which is that put's mod revision; no
+     * read of the key inside the transaction is needed for it.
+     */
+    private static long writtenRevision(TxnResponse txn) {
+        return txn.getHeader().getRevision();
     }
 
     private void remember(String key, long lease, long created, long modRevision, Map<String, String> attrs) {
@@ -840,7 +844,13 @@ final class EtcdBackend implements DiscoveryBackend {
 
     // ---------------------------------------------------------------- helpers
 
-    private String key(String name, String addr) {
+    /** What this daemon remembers of an instance it registered, or {@code null} (tests). */
+    Held held(String name, String addr) {
+        return held.get(key(name, addr));
+    }
+
+    /** The store key of an instance. */
+    String key(String name, String addr) {
         return servicesPrefix + name + "/" + addr;
     }
 

@@ -165,6 +165,37 @@ class EtcdBackendTest extends EtcdTestBase {
     }
 
     /**
+     * A Register that creates or updates the key remembers the revisions the store holds for it (taken
+     * from the write's answer, not read back): {@code created} is the key's create revision, and the
+     * mod revision is the one a heartbeat's check compares with (a wrong one would send every
+     * heartbeat down the full path, which no answer shows).
+     */
+    @Test
+    void register_remembersTheRevisionsTheStoreHolds_forCreatesAndUpdates() throws Exception {
+        EtcdBackend daemon = (EtcdBackend) backend(Duration.ofSeconds(10));
+        await(daemon.register("revs", "other:1", null)); // the store revision is not the key's alone
+        Registration created = await(daemon.register("revs", "r:1", Map.of("v", "1")));
+        assertEquals(Outcome.CREATED, created.outcome());
+        assertHeldAsStored(daemon, created);
+        Registration updated = await(daemon.register("revs", "r:1", Map.of("v", "2")));
+        assertEquals(Outcome.UPDATED, updated.outcome());
+        assertEquals(created.instance().created(), updated.instance().created());
+        assertHeldAsStored(daemon, updated);
+    }
+
+    private void assertHeldAsStored(EtcdBackend daemon, Registration r) throws Exception {
+        String name = r.instance().name();
+        String addr = r.instance().addr();
+        io.etcd.jetcd.KeyValue stored = probe.getKVClient().get(ByteSequence.from(daemon.key(name, addr), StandardCharsets.UTF_8))
+                .get(10, TimeUnit.SECONDS).getKvs().get(0);
+        EtcdBackend.Held held = daemon.held(name, addr);
+        assertEquals(stored.getCreateRevision(), r.instance().created(), "created");
+        assertEquals(stored.getCreateRevision(), held.created(), "remembered created");
+        assertEquals(stored.getModRevision(), held.modRevision(), "remembered mod revision");
+        assertEquals(stored.getLease(), held.lease(), "remembered lease");
+    }
+
+    /**
      * DiscoveryBackend#drain: every instance registered through the drained daemon goes offline, also
      * those whose Register was under way when the drain began (each either fails or is revoked):
      * afterwards the store holds none of them.
