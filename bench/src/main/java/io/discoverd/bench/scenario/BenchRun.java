@@ -2,6 +2,7 @@ package io.discoverd.bench.scenario;
 
 import io.discoverd.bench.Profile;
 import io.discoverd.bench.daemon.DaemonUnderTest;
+import io.discoverd.bench.load.ClosedLoop;
 import io.discoverd.bench.load.CpuClock;
 import io.discoverd.bench.raw.RawStore;
 import io.discoverd.bench.report.Report;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 
 /**
  * What a scenario runs against for one backend: the store process, the daemon process on it, the
@@ -184,6 +186,34 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
             throw new IllegalStateException(what + ": " + failed + " of " + connections.size()
                     + " connections had a stream end in error or were closed, e.g. " + first);
         }
+    }
+
+    /**
+     * Untimed cleanup at the end of a scenario: unregisters the {@code count} instances it registered
+     * (instance {@code i} is {@code addr.apply(i)} in {@code service.apply(i)}) through the daemon, and
+     * through the raw client too when {@code raw}, {@code inFlight} at a time; then deletes the service
+     * directories that leaves empty ({@link RawStore#deleteEmptyServices}). Why: what a scenario leaves
+     * registered stays in the daemon and the store for every later one, so scale's "1,000 instances"
+     * step ran with over 100,000 held.
+     *
+     * @param servicePrefix what the names of the scenario's services (and only theirs) start with
+     * @return the seconds it took
+     */
+    public double unregisterAll(int inFlight, int count, IntFunction<String> service, IntFunction<String> addr, boolean raw,
+                                String servicePrefix) throws Exception {
+        long t0 = System.nanoTime();
+        List<WireConnection> connections = connectPipelined(inFlight);
+        try {
+            ClosedLoop.run(inFlight, count, i -> connections.get(i % connections.size())
+                    .unregister(service.apply(i), addr.apply(i)), null, 1_800_000);
+        } finally {
+            close(connections);
+        }
+        if (raw) {
+            ClosedLoop.run(inFlight, count, i -> this.raw.unregister(service.apply(i), addr.apply(i)), null, 1_800_000);
+        }
+        this.raw.deleteEmptyServices("/discoverd", servicePrefix);
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     /** Closes connections and waits until each is closed. */
