@@ -5,8 +5,6 @@ import com.sun.tools.attach.VirtualMachine;
 import io.discoverd.bench.store.Processes;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.MemoryMXBean;
@@ -15,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -36,17 +33,13 @@ public final class DaemonUnderTest implements AutoCloseable {
     private final Process process;
     private final long startedNanos = System.nanoTime();
     private final AtomicInteger port = new AtomicInteger(-1);
-    private final CountDownLatch listening = new CountDownLatch(1);
     private JMXConnector jmx;
     private MemoryMXBean memory;
     private OperatingSystemMXBean os;
     private CompilationMXBean compilation;
 
-    private DaemonUnderTest(Process process, Path log) {
+    private DaemonUnderTest(Process process) {
         this.process = process;
-        Thread pump = new Thread(() -> pump(log), "daemon-output");
-        pump.setDaemon(true);
-        pump.start();
     }
 
     /**
@@ -71,36 +64,48 @@ public final class DaemonUnderTest implements AutoCloseable {
             command.addAll(List.of(extra.trim().split("\\s+")));
         }
         command.addAll(List.of("-jar", jar.toString(), "serve", "--config", config.toString(), "--bind", "127.0.0.1:0"));
+        // Its output goes straight to a file, as a process manager's would: a pipe read by a thread of
+        // this JVM cost a wake-up and two system calls per log line (one per registration) on the
+        // machine the daemon is measured on.
+        Path log = dir.resolve("daemon.log");
         ProcessBuilder pb = new ProcessBuilder(command)
                 .directory(dir.toFile())
-                .redirectErrorStream(true);
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         pb.environment().put("EXTERNAL_IP", "127.0.0.1");
-        DaemonUnderTest d = new DaemonUnderTest(pb.start(), dir.resolve("daemon.log"));
-        if (!d.listening.await(120, TimeUnit.SECONDS) || d.port.get() < 0) {
+        DaemonUnderTest d = new DaemonUnderTest(pb.start());
+        int port = d.awaitListening(log, TimeUnit.SECONDS.toNanos(120));
+        if (port < 0) {
             d.close();
-            throw new IOException("the daemon did not listen; see " + dir.resolve("daemon.log"));
+            throw new IOException("the daemon did not listen; see " + log);
         }
+        d.port.set(port);
         d.attach();
         return d;
     }
 
-    private void pump(Path log) {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-             PrintWriter out = new PrintWriter(Files.newBufferedWriter(log), true)) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                out.println(line);
-                Matcher m = LISTENING.matcher(line);
-                if (m.find() && port.get() < 0) {
-                    port.set(Integer.parseInt(m.group(2)));
-                    listening.countDown();
+    /** Reads the daemon's log until it says where it listens; -1 when it exits or {@code timeoutNanos} pass first. */
+    private int awaitListening(Path log, long timeoutNanos) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (System.nanoTime() - deadline < 0) {
+            boolean exited = !process.isAlive();
+            if (Files.exists(log)) {
+                try (BufferedReader r = Files.newBufferedReader(log, StandardCharsets.UTF_8)) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        Matcher m = LISTENING.matcher(line);
+                        if (m.find()) {
+                            return Integer.parseInt(m.group(2));
+                        }
+                    }
                 }
             }
-        } catch (IOException e) {
-            // the process ended
-        } finally {
-            listening.countDown();
+            if (exited) {
+                return -1;
+            }
+            Thread.sleep(50); // a poll of the file at startup: nothing to await on but the file itself
         }
+        return -1;
     }
 
     private void attach() throws Exception {
