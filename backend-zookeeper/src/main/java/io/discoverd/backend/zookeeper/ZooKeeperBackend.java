@@ -89,9 +89,13 @@ import org.slf4j.LoggerFactory;
  * so its subscribers get every such change one by one; changes made through other daemons arrive as
  * the shared view observes them and may be coalesced (PROTOCOL.md §6.4); views always converge.
  *
- * <p>Threading: every service has a sequential executor (Guava's, on a shared cached pool: one task
- * at a time, in submission order, without a thread per service) that owns its state, its view and
- * its listener calls; Curator callbacks hop onto it (one exception: a new instance's node create is
+ * <p>Threading: every service has a sequential executor (Guava's: one task at a time, in submission
+ * order) that owns its state, its view and its listener calls. All of them run on one shared
+ * thread, as every Curator callback already arrives on the ZooKeeper client's one event thread: on a
+ * pool, handing each task to a parked thread was a fifth of the daemon's CPU per registration
+ * (measured: an async-profiler record of the register benchmark, 22 % of samples in the pool's
+ * park and unpark; daemon CPU per registration 322 → 242 µs in back-to-back runs). So no task may
+ * wait for another service's executor. Curator callbacks hop onto it (one exception: a new instance's node create is
  * sent from its latch participant's create callback, as it reads no state). Operations on one
  * instance are chained, so they apply in call order. Nothing here blocks the caller (Vert.x event
  * loops included); the backend does not use the daemon's Vert.x instance. Thread-safe.
@@ -338,8 +342,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         this.session = session;
         this.adoption = session.factory().resumeSessionId() == 0
                 ? CompletableFuture.completedFuture(null) : new CompletableFuture<>();
-        this.pool = Executors.newCachedThreadPool(new ThreadFactoryBuilder()
-                .setNameFormat("discoverd-zk-%d").setDaemon(true).build());
+        // One thread for every service's executor (see the class Javadoc, "Threading").
+        this.pool = Executors.newSingleThreadExecutor(new ThreadFactoryBuilder()
+                .setNameFormat("discoverd-zk-services").setDaemon(true).build());
         this.timer = new ScheduledThreadPoolExecutor(1, new ThreadFactoryBuilder()
                 .setNameFormat("discoverd-zk-timer").setDaemon(true).build());
         // The sweep is re-armed (cancelled and scheduled) often; cancelled tasks must not pile up.
