@@ -68,8 +68,8 @@ import org.slf4j.LoggerFactory;
  * czxid of its latch node, which orders the latch queue (notes/zookeeper.md).
  *
  * <p>Liveness: the TTL is enforced here, not by the store. Each instance this daemon owns has an
- * in-memory deadline; a heartbeat moves it without a store write; at the deadline (never before, at
- * most a few ms after) the node is deleted with a versioned delete, so a refresh written by another
+ * in-memory deadline; a heartbeat moves it without a store write; at the deadline (never before; after
+ * it by the sweep's few ms plus whatever waits ahead on the service's lane) the node is deleted with a versioned delete, so a refresh written by another
  * daemon that raced it wins. A refresh by another daemon moves the node's version, which the owner
  * sees through ONE persistent recursive watch per service in which it owns instances (not a watch
  * per instance) and treats as a heartbeat. A store outage does not count against
@@ -90,12 +90,16 @@ import org.slf4j.LoggerFactory;
  * the shared view observes them and may be coalesced (PROTOCOL.md §6.4); views always converge.
  *
  * <p>Threading: every service has a sequential executor (Guava's: one task at a time, in submission
- * order) that owns its state, its view and its listener calls. All of them run on one shared
- * thread, as every Curator callback already arrives on the ZooKeeper client's one event thread: on a
- * pool, handing each task to a parked thread was a fifth of the daemon's CPU per registration
- * (measured: an async-profiler record of the register benchmark, 22 % of samples in the pool's
- * park and unpark; daemon CPU per registration 322 → 242 µs in back-to-back runs). So no task may
- * wait for another service's executor. Curator callbacks hop onto it (one exception: a new instance's node create is
+ * order) that owns its state, its view and its listener calls. The executors run on a few threads
+ * ({@link #lanes}: one per two cores, at least one), each service always on the same one, chosen by
+ * its name. On a shared cached pool, handing each task to a parked thread was a fifth of the daemon's
+ * CPU per registration (an async-profiler record of the register benchmark on 2 cores: 22 % of
+ * samples in the pool's park and unpark; daemon CPU per registration 322 → 242 µs with one thread,
+ * in back-to-back runs); a lane that stays busy under load is rarely parked. The price: a long task
+ * (loading a service of thousands of instances, handing a change to thousands of subscribers)
+ * delays the other services of its lane, and no task may block at all (not on a store answer, nor
+ * on any executor: the waits below are test helpers, called from test threads). Curator callbacks
+ * hop onto the executor (one exception: a new instance's node create is
  * sent from its latch participant's create callback, as it reads no state). Operations on one
  * instance are chained, so they apply in call order. Nothing here blocks the caller (Vert.x event
  * loops included); the backend does not use the daemon's Vert.x instance. Thread-safe.
@@ -127,7 +131,11 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     private final Duration ttl;
     private final Duration connectionTimeout;
     private final EmbeddedZooKeeper embedded;
-    private final ExecutorService pool;
+    /**
+     * The threads every service executor runs on (see the class Javadoc, "Threading"): one per two
+     * available processors, at least one; a service's lane is fixed by its name.
+     */
+    private final ExecutorService[] lanes;
     private final ScheduledThreadPoolExecutor timer;
     private final Map<String, ServiceState> services = new HashMap<>();
     /**
@@ -197,7 +205,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         final String name;
         final String servicePath;
         final String leaderPath;
-        final Executor executor = MoreExecutors.newSequentialExecutor(pool);
+        final Executor executor;
         /** Written on the executor; read by {@link #heartbeatAtOwner} on callers' threads. */
         final Map<String, Owned> owned = new ConcurrentHashMap<>();
         final Map<String, CompletableFuture<?>> tails = new HashMap<>();
@@ -235,6 +243,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             this.name = name;
             this.servicePath = servicesRoot + "/" + name;
             this.leaderPath = leadersRoot + "/" + name;
+            this.executor = MoreExecutors.newSequentialExecutor(lanes[Math.floorMod(name.hashCode(), lanes.length)]);
         }
 
         String path(String addr) {
@@ -342,16 +351,18 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         this.session = session;
         this.adoption = session.factory().resumeSessionId() == 0
                 ? CompletableFuture.completedFuture(null) : new CompletableFuture<>();
-        // One thread for every service's executor (see the class Javadoc, "Threading").
-        this.pool = Executors.newSingleThreadExecutor(new ThreadFactoryBuilder()
-                .setNameFormat("discoverd-zk-services").setDaemon(true).build());
+        this.lanes = new ExecutorService[Math.max(1, Runtime.getRuntime().availableProcessors() / 2)];
+        for (int i = 0; i < lanes.length; i++) {
+            lanes[i] = Executors.newSingleThreadExecutor(new ThreadFactoryBuilder()
+                    .setNameFormat("discoverd-zk-lane-" + i).setDaemon(true).build());
+        }
         this.timer = new ScheduledThreadPoolExecutor(1, new ThreadFactoryBuilder()
                 .setNameFormat("discoverd-zk-timer").setDaemon(true).build());
         // The sweep is re-armed (cancelled and scheduled) often; cancelled tasks must not pile up.
         timer.setRemoveOnCancelPolicy(true);
         // Sequential: connection states must be applied in the order Curator reports them.
         client.getConnectionStateListenable().addListener((c, state) -> onConnectionState(state),
-                MoreExecutors.newSequentialExecutor(pool));
+                MoreExecutors.newSequentialExecutor(lanes[0]));
         // Curator calls this on the ZooKeeper event thread, for the connection events of its own watcher.
         client.getCuratorListenable().addListener((c, event) -> {
             if (event.getType() == CuratorEventType.WATCHED && event.getWatchedEvent() != null
@@ -628,7 +639,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
     }
 
     /**
-     * Runs {@code task} on the service's executor. Once {@link #close()} has shut the pool down the
+     * Runs {@code task} on the service's executor. Once {@link #close()} has shut the lanes down the
      * task is dropped: late store callbacks then have nothing left to update.
      */
     private void runOn(ServiceState s, Runnable task) {
@@ -1390,7 +1401,7 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         }
         ServiceState s = acquire(name);
         GuardedSubscription sub = new GuardedSubscription(name, listener, x -> {
-            if (!closed) { // after close() the views are gone and the pool is shut down
+            if (!closed) { // after close() the views are gone and the lanes are shut down
                 runOn(s, () -> detach(s, x));
             }
         });
@@ -1881,7 +1892,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
             } catch (RuntimeException e) {
                 LOG.warn("closing the zookeeper backend", e);
             } finally {
-                pool.shutdown();
+                for (ExecutorService lane : lanes) {
+                    lane.shutdown();
+                }
                 done.complete(null);
             }
         }, "discoverd-zk-close");
@@ -1899,7 +1912,9 @@ final class ZooKeeperBackend implements DiscoveryBackend {
         connected = false;
         session.factory().keepSessionOnClose();
         timer.shutdownNow();
-        pool.shutdownNow();
+        for (ExecutorService lane : lanes) {
+            lane.shutdownNow();
+        }
         client.close();
     }
 
