@@ -5,6 +5,7 @@ import com.sun.tools.attach.VirtualMachine;
 import io.discoverd.bench.store.Processes;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.MemoryMXBean;
@@ -28,7 +29,7 @@ import javax.management.remote.JMXServiceURL;
  */
 public final class DaemonUnderTest implements AutoCloseable {
 
-    private static final Pattern LISTENING = Pattern.compile("discoverd listening on (\\S+):(\\d+)");
+    private static final Pattern LISTENING = Pattern.compile("discoverd listening on (\\S+):(\\d+) ");
 
     private final Process process;
     private final long startedNanos = System.nanoTime();
@@ -74,14 +75,18 @@ public final class DaemonUnderTest implements AutoCloseable {
                 .redirectOutput(log.toFile());
         pb.environment().put("EXTERNAL_IP", "127.0.0.1");
         DaemonUnderTest d = new DaemonUnderTest(pb.start());
-        int port = d.awaitListening(log, TimeUnit.SECONDS.toNanos(120));
-        if (port < 0) {
+        try {
+            int port = d.awaitListening(log, TimeUnit.SECONDS.toNanos(120));
+            if (port < 0) {
+                throw new IOException("the daemon did not listen; see " + log);
+            }
+            d.port.set(port);
+            d.attach();
+            return d;
+        } catch (Exception | Error e) {
             d.close();
-            throw new IOException("the daemon did not listen; see " + log);
+            throw e;
         }
-        d.port.set(port);
-        d.attach();
-        return d;
     }
 
     /** Reads the daemon's log until it says where it listens; -1 when it exits or {@code timeoutNanos} pass first. */
@@ -90,7 +95,8 @@ public final class DaemonUnderTest implements AutoCloseable {
         while (System.nanoTime() - deadline < 0) {
             boolean exited = !process.isAlive();
             if (Files.exists(log)) {
-                try (BufferedReader r = Files.newBufferedReader(log, StandardCharsets.UTF_8)) {
+                // A reader that replaces malformed input (Files.newBufferedReader would throw on it).
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(Files.newInputStream(log), StandardCharsets.UTF_8))) {
                     String line;
                     while ((line = r.readLine()) != null) {
                         Matcher m = LISTENING.matcher(line);

@@ -16,7 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntFunction;
 
 /**
@@ -189,30 +191,70 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
     }
 
     /**
-     * Untimed cleanup at the end of a scenario: unregisters the {@code count} instances it registered
-     * (instance {@code i} is {@code addr.apply(i)} in {@code service.apply(i)}) through the daemon, and
-     * through the raw client too when {@code raw}, {@code inFlight} at a time; then deletes the service
-     * directories that leaves empty ({@link RawStore#deleteEmptyServices}). Why: what a scenario leaves
-     * registered stays in the daemon and the store for every later one, so scale's "1,000 instances"
-     * step ran with over 100,000 held.
-     *
-     * @param servicePrefix what the names of the scenario's services (and only theirs) start with
-     * @return the seconds it took
+     * Untimed cleanup at the end of a scenario, after its rows and notes: unregisters the {@code count}
+     * instances it registered (instance {@code i} is {@code addr.apply(i)} in {@code service.apply(i)})
+     * through the daemon, and through the raw client too when {@code raw}, {@code inFlight} at a time;
+     * then deletes the service directories that leaves empty ({@link RawStore#deleteEmptyServices}).
+     * Why: what a scenario leaves registered stays in the daemon and the store for every later one,
+     * so scale's "1,000 instances" step ran with over 100,000 held. Best effort: a failed unregister
+     * is counted and reported in a note of {@code scenario}, and the run goes on.
      */
-    public double unregisterAll(int inFlight, int count, IntFunction<String> service, IntFunction<String> addr, boolean raw,
-                                String servicePrefix) throws Exception {
+    public void unregisterAll(Scenario scenario, int inFlight, int count, IntFunction<String> service, IntFunction<String> addr,
+                              boolean raw, String servicePrefix) throws Exception {
         long t0 = System.nanoTime();
+        LongAdder failed = new LongAdder();
         List<WireConnection> connections = connectPipelined(inFlight);
         try {
-            ClosedLoop.run(inFlight, count, i -> connections.get(i % connections.size())
-                    .unregister(service.apply(i), addr.apply(i)), null, 1_800_000);
+            ClosedLoop.run(inFlight, count, i -> counted(connections.get(i % connections.size())
+                    .unregister(service.apply(i), addr.apply(i)), failed), null, 1_800_000);
         } finally {
             close(connections);
         }
         if (raw) {
-            ClosedLoop.run(inFlight, count, i -> this.raw.unregister(service.apply(i), addr.apply(i)), null, 1_800_000);
+            ClosedLoop.run(inFlight, count, i -> counted(this.raw.unregister(service.apply(i), addr.apply(i)), failed), null, 1_800_000);
         }
-        this.raw.deleteEmptyServices("/discoverd", servicePrefix);
+        int emptied = this.raw.deleteEmptyServices("/discoverd", servicePrefix);
+        note(scenario, String.format(Locale.ROOT, "afterwards its %,d instances were unregistered (%s, %.1f s, %d failed)"
+                + " and %d emptied service directories deleted, so that later scenarios hold only their own",
+                count, raw ? "daemon and raw" : "daemon", (System.nanoTime() - t0) / 1e9, failed.sum(), emptied));
+    }
+
+    /** {@code stage}, with a failure counted in {@code failed} instead of failing it. */
+    private static CompletionStage<?> counted(CompletionStage<?> stage, LongAdder failed) {
+        return stage.handle((v, e) -> {
+            if (e != null) {
+                failed.increment();
+            }
+            return null;
+        });
+    }
+
+    /** The machine is at rest below this busy share of all its cores, in %. */
+    static final double REST_PERCENT = 15;
+    /** The window over which {@link #settle} reads the machine's busy share, in ms. */
+    static final long REST_WINDOW_MS = 500;
+    /** The longest {@link #settle} waits, in ms. */
+    static final long REST_MAX_MS = 30_000;
+
+    /**
+     * Waits until the machine is at rest: a window of {@value #REST_WINDOW_MS} ms in which all its
+     * cores together were under {@value #REST_PERCENT} % busy (/proc/stat), at most
+     * {@value #REST_MAX_MS} ms. Latencies at a size are sampled at rest, not while the store and the
+     * daemon still work off the fill that made the size (etcd's commits and Go GC, the JVMs' GC
+     * and JIT): both sides are sampled after the same wait.
+     *
+     * @return the seconds waited
+     */
+    public double settle() throws InterruptedException {
+        long t0 = System.nanoTime();
+        while (System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(REST_MAX_MS)) {
+            CpuClock start = CpuClock.now();
+            Thread.sleep(REST_WINDOW_MS); // the window over which the machine's busy share is read
+            double busy = CpuClock.now().machineBusyPercentSince(start);
+            if (busy >= 0 && busy < REST_PERCENT) {
+                break;
+            }
+        }
         return (System.nanoTime() - t0) / 1e9;
     }
 

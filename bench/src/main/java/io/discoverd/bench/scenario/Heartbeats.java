@@ -5,7 +5,6 @@ import io.discoverd.bench.load.ClosedLoop;
 import io.discoverd.bench.report.Row;
 import io.discoverd.bench.wire.WireConnection;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Scenario 3: heartbeats (a Register of an instance already registered, with the same attrs) sent
@@ -62,9 +61,8 @@ public final class Heartbeats implements Scenario {
             run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
             run.note(this, h + " instances heartbeated for " + millis + " ms with " + c + " in flight over " + n
                     + " connections, pipelined (" + daemon[0] + " heartbeats, " + writes + " store writes: "
-                    + (zookeeper ? "zxid" : "revision") + " before and after); raw: " + run.raw().refreshCalls() + "; " + warm
-                    + String.format(Locale.ROOT, "; the instances were then unregistered on both sides (%.1f s)",
-                    run.unregisterAll(c, h, Heartbeats::service, i -> Addrs.of(4, i), true, "heartbeat-")));
+                    + (zookeeper ? "zxid" : "revision") + " before and after); raw: " + run.raw().refreshCalls() + "; " + warm);
+            run.unregisterAll(this, c, h, Heartbeats::service, i -> Addrs.of(4, i), true, "heartbeat-");
         } finally {
             BenchRun.close(connections);
         }

@@ -50,14 +50,12 @@ public final class Memory implements Scenario {
             BenchRun.close(open);
         }
         double perConnection = (double) (heap1 - heap0) / idle;
-        double unregisterSeconds = run.unregisterAll(c, registrations, i -> "memory-" + (i % SERVICES), i -> Addrs.of(9, i),
-                false, "memory-");
         run.row(Row.alone(run.backend(), name(), String.format(Locale.ROOT, "heap per idle connection at %,d", idle),
                 "B", Math.round(perConnection), "≤ 16,384 B", perConnection <= 16_384));
         run.note(this, String.format(Locale.ROOT, "%,d registrations over %d services (attrs of 2 entries, no subscribers),"
                 + " then %,d upgraded gob connections with no calls; the daemon's used heap after 3 System.gc() through its"
-                + " own MemoryMXBean before and after (%,d → %,d B; %,d → %,d B); the registrations were then unregistered"
-                + " (%.1f s) so that later scenarios run with only their own", registrations, SERVICES, idle,
-                before, after, heap0, heap1, unregisterSeconds));
+                + " own MemoryMXBean before and after (%,d → %,d B; %,d → %,d B)", registrations, SERVICES, idle,
+                before, after, heap0, heap1));
+        run.unregisterAll(this, c, registrations, i -> "memory-" + (i % SERVICES), i -> Addrs.of(9, i), false, "memory-");
     }
 }

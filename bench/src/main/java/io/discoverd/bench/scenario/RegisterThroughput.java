@@ -12,7 +12,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.BiFunction;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -95,9 +94,8 @@ public final class RegisterThroughput implements Scenario {
                     + "; the warm-up's instances (" + daemonLeft + " daemon, " + rawLeft
                     + " raw) were unregistered before the timed runs" + (emptied > 0 ? ", and the " + emptied
                     + " service directories they left empty deleted (else ZooKeeper's container sweep deletes them"
-                    + " during a later scenario)" : "") + String.format(Locale.ROOT, "; the timed instances were then unregistered"
-                    + " on both sides (%.1f s)", run.unregisterAll(c, total, i -> "register-" + (i % SERVICES), i -> Addrs.of(2, i),
-                    true, "register-")));
+                    + " during a later scenario)" : ""));
+            run.unregisterAll(this, c, total, i -> "register-" + (i % SERVICES), i -> Addrs.of(2, i), true, "register-");
         } finally {
             BenchRun.close(connections);
         }
