@@ -68,13 +68,13 @@ import org.slf4j.LoggerFactory;
  * czxid of its latch node, which orders the latch queue (notes/zookeeper.md).
  *
  * <p>Liveness: the TTL is enforced here, not by the store. Each instance this daemon owns has an
- * in-memory deadline; a heartbeat moves it without a store write; at the deadline (never before; after
- * it by the sweep's few ms plus whatever waits ahead on the service's lane) the node is deleted with a versioned delete, so a refresh written by another
- * daemon that raced it wins. A refresh by another daemon moves the node's version, which the owner
- * sees through ONE persistent recursive watch per service in which it owns instances (not a watch
- * per instance) and treats as a heartbeat. A store outage does not count against
- * deadlines; after a session expiry every instance still held is registered again (new
- * {@code created}, PROTOCOL.md §6.4).
+ * in-memory deadline; a heartbeat moves it without a store write; at the deadline (never before;
+ * after it by the sweep's few ms plus whatever waits ahead on the service's lane) the node is
+ * deleted with a versioned delete, so a refresh written by another daemon that raced it wins. A
+ * refresh by another daemon moves the node's version, which the owner sees through ONE persistent
+ * recursive watch per service in which it owns instances (not a watch per instance) and treats as a
+ * heartbeat. A store outage does not count against deadlines; after a session expiry every instance
+ * still held is registered again (new {@code created}, PROTOCOL.md §6.4).
  *
  * <p>Store requests: a new instance costs what the raw client pays, a latch participant create and
  * an instance create (the service's watch once per service); a Register for an instance held by
@@ -92,17 +92,17 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: every service has a sequential executor (Guava's: one task at a time, in submission
  * order) that owns its state, its view and its listener calls. The executors run on a few threads
  * ({@link #lanes}: one per two cores, at least one), each service always on the same one, chosen by
- * its name. On a shared cached pool, handing each task to a parked thread was a fifth of the daemon's
- * CPU per registration (an async-profiler record of the register benchmark on 2 cores: 22 % of
- * samples in the pool's park and unpark; daemon CPU per registration 322 → 242 µs with one thread,
- * in back-to-back runs); a lane that stays busy under load is rarely parked. The price: a long task
- * (loading a service of thousands of instances, handing a change to thousands of subscribers)
- * delays the other services of its lane, and no task may block at all (not on a store answer, nor
- * on any executor: the waits below are test helpers, called from test threads). Curator callbacks
- * hop onto the executor (one exception: a new instance's node create is
- * sent from its latch participant's create callback, as it reads no state). Operations on one
- * instance are chained, so they apply in call order. Nothing here blocks the caller (Vert.x event
- * loops included); the backend does not use the daemon's Vert.x instance. Thread-safe.
+ * its name. On a shared cached pool, handing each task to a parked thread was a fifth of the
+ * daemon's CPU per registration (an async-profiler record of the register benchmark on 2 cores:
+ * 22 % of samples in the pool's park and unpark; daemon CPU per registration 322 → 242 µs with one
+ * thread, in back-to-back runs); a lane that stays busy under load is rarely parked. The price: a
+ * long task (loading a service of thousands of instances, handing a change to thousands of
+ * subscribers) delays the other services of its lane, and no task may block at all (not on a store
+ * answer, nor on any executor: the waits below are test helpers, called from test threads). Curator
+ * callbacks hop onto the executor (one exception: a new instance's node create is sent from its
+ * latch participant's create callback, as it reads no state). Operations on one instance are
+ * chained, so they apply in call order. Nothing here blocks the caller (Vert.x event loops
+ * included); the backend does not use the daemon's Vert.x instance. Thread-safe.
  */
 final class ZooKeeperBackend implements DiscoveryBackend {
 
