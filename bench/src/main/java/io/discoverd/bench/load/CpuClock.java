@@ -45,6 +45,15 @@ public final class CpuClock {
         return new CpuClock(own, busy, total, System.nanoTime());
     }
 
+    /**
+     * This clock moved on by what the clocks advanced from {@code start} to {@code end}: a side timed
+     * in two parts reads, from the first part's start, as one interval of both parts' CPU and time.
+     */
+    public CpuClock plus(CpuClock start, CpuClock end) {
+        return new CpuClock(ownNanos + end.ownNanos - start.ownNanos, machineBusyTicks + end.machineBusyTicks - start.machineBusyTicks,
+                machineTotalTicks + end.machineTotalTicks - start.machineTotalTicks, wallNanos + end.wallNanos - start.wallNanos);
+    }
+
     /** The load generator's CPU time since {@code start}, in ns. */
     public long ownNanosSince(CpuClock start) {
         return ownNanos - start.ownNanos;
