@@ -108,7 +108,8 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
 
     /**
      * {@link #cpuRows(Scenario, String, Cpu, Cpu, double)}, with the raw side's run of as many
-     * operations between {@code rawStart} and {@code rawEnd} beside the load generator's CPU (the raw
+     * operations between {@code rawStart} and {@code rawEnd} (a run timed in parts: its parts joined
+     * by {@link CpuClock#plus}) beside the load generator's CPU (the raw
      * side's whole client) and the machine's busy share; {@code null} clocks: the daemon's side alone.
      */
     public void cpuRows(Scenario scenario, String what, Cpu start, Cpu end, double ops, CpuClock rawStart, CpuClock rawEnd) {
@@ -202,21 +203,24 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
     public void unregisterAll(Scenario scenario, int inFlight, int count, IntFunction<String> service, IntFunction<String> addr,
                               boolean raw, String servicePrefix) throws Exception {
         long t0 = System.nanoTime();
-        LongAdder failed = new LongAdder();
+        LongAdder daemonFailed = new LongAdder();
+        LongAdder rawFailed = new LongAdder();
         List<WireConnection> connections = connectPipelined(inFlight);
         try {
             ClosedLoop.run(inFlight, count, i -> counted(connections.get(i % connections.size())
-                    .unregister(service.apply(i), addr.apply(i)), failed), null, 1_800_000);
+                    .unregister(service.apply(i), addr.apply(i)), daemonFailed), null, 1_800_000);
         } finally {
             close(connections);
         }
         if (raw) {
-            ClosedLoop.run(inFlight, count, i -> counted(this.raw.unregister(service.apply(i), addr.apply(i)), failed), null, 1_800_000);
+            ClosedLoop.run(inFlight, count, i -> counted(this.raw.unregister(service.apply(i), addr.apply(i)), rawFailed),
+                    null, 1_800_000);
         }
         int emptied = this.raw.deleteEmptyServices("/discoverd", servicePrefix);
-        note(scenario, String.format(Locale.ROOT, "afterwards its %,d instances were unregistered (%s, %.1f s, %d failed)"
-                + " and %d emptied service directories deleted, so that later scenarios hold only their own",
-                count, raw ? "daemon and raw" : "daemon", (System.nanoTime() - t0) / 1e9, failed.sum(), emptied));
+        note(scenario, String.format(Locale.ROOT, "afterwards its %,d instances were unregistered through the daemon (%d failed)%s"
+                + " in %.1f s, and %d emptied service directories deleted, so that later scenarios hold only their own",
+                count, daemonFailed.sum(), raw ? String.format(Locale.ROOT, " and the raw client (%d failed)", rawFailed.sum()) : "",
+                (System.nanoTime() - t0) / 1e9, emptied));
     }
 
     /** {@code stage}, with a failure counted in {@code failed} instead of failing it. */
@@ -230,32 +234,50 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
     }
 
     /** The machine is at rest below this busy share of all its cores, in %. */
-    static final double REST_PERCENT = 15;
+    static final int REST_PERCENT = 15;
     /** The window over which {@link #settle} reads the machine's busy share, in ms. */
     static final long REST_WINDOW_MS = 500;
     /** The longest {@link #settle} waits, in ms. */
     static final long REST_MAX_MS = 30_000;
 
     /**
-     * Waits until the machine is at rest: a window of {@value #REST_WINDOW_MS} ms in which all its
-     * cores together were under {@value #REST_PERCENT} % busy (/proc/stat), at most
-     * {@value #REST_MAX_MS} ms. Latencies at a size are sampled at rest, not while the store and the
-     * daemon still work off the fill that made the size (etcd's commits and Go GC, the JVMs' GC
-     * and JIT): both sides are sampled after the same wait.
+     * What {@link #settle} found.
      *
-     * @return the seconds waited
+     * @param seconds     how long it waited, in s
+     * @param busyPercent the machine's busy share of all cores in the last window, in %; -1 unknown
+     * @param reached     whether the last window was under {@link #REST_PERCENT}
      */
-    public double settle() throws InterruptedException {
+    public record Rest(double seconds, double busyPercent, boolean reached) {
+        @Override
+        public String toString() {
+            if (busyPercent < 0) {
+                return "machine load unknown (no /proc/stat), not waited";
+            }
+            return reached ? String.format(Locale.ROOT, "at rest after %.1f s", seconds)
+                    : String.format(Locale.ROOT, "still %.0f %% busy after %.1f s (not at rest)", busyPercent, seconds);
+        }
+    }
+
+    /**
+     * Waits until the machine is at rest: a window of {@value #REST_WINDOW_MS} ms in which all its
+     * cores together were under {@value #REST_PERCENT} % busy (/proc/stat), for at most about
+     * {@value #REST_MAX_MS} ms (windows started before then). Latencies at a size are sampled at rest,
+     * not while the store and the daemon still work off the fill that made the size (etcd's commits
+     * and Go GC, the JVMs' GC and JIT), and a throughput side starts on a machine that the other
+     * side has stopped loading. Where the machine's load cannot be read it does not wait.
+     */
+    public Rest settle() throws InterruptedException {
         long t0 = System.nanoTime();
-        while (System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(REST_MAX_MS)) {
+        double busy;
+        do {
             CpuClock start = CpuClock.now();
             Thread.sleep(REST_WINDOW_MS); // the window over which the machine's busy share is read
-            double busy = CpuClock.now().machineBusyPercentSince(start);
-            if (busy >= 0 && busy < REST_PERCENT) {
+            busy = CpuClock.now().machineBusyPercentSince(start);
+            if (busy < 0 || busy < REST_PERCENT) {
                 break;
             }
-        }
-        return (System.nanoTime() - t0) / 1e9;
+        } while (System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(REST_MAX_MS));
+        return new Rest((System.nanoTime() - t0) / 1e9, busy, busy >= 0 && busy < REST_PERCENT);
     }
 
     /** Closes connections and waits until each is closed. */

@@ -6,6 +6,7 @@ import io.discoverd.bench.load.CpuClock;
 import io.discoverd.bench.load.Latencies;
 import io.discoverd.bench.report.Row;
 import io.discoverd.bench.wire.WireConnection;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletionStage;
@@ -70,18 +71,23 @@ public final class RegisterThroughput implements Scenario {
 
             // Timed in the order raw, daemon, daemon, raw (half of the instances each time), so that a
             // drift of the machine or the store during the runs (measured: the raw rate alone moved
-            // between 3,255 and 5,434/s across runs) weighs on both sides alike.
+            // between 3,255 and 5,434/s across runs) weighs on both sides alike; each side starts on a
+            // machine at rest, not on the other side's (or the cleanup's) leftover work.
             Latencies rawLat = new Latencies();
             Latencies daemonLat = new Latencies();
             int half = total / 2;
+            List<BenchRun.Rest> rests = new ArrayList<>();
+            rests.add(run.settle());
             CpuClock raw0 = CpuClock.now();
             long rawNanos = raw(run, c, 0, half, rawLat);
             CpuClock raw1 = CpuClock.now();
+            rests.add(run.settle());
             BenchRun.Jit jit0 = run.jit();
             BenchRun.Cpu daemon0 = run.cpu();
             long daemonNanos = daemon(connections, c, 0, half, daemonLat) + daemon(connections, c, half, total, daemonLat);
             BenchRun.Cpu daemon1 = run.cpu();
             BenchRun.Jit jit = run.jit().since(jit0);
+            rests.add(run.settle());
             CpuClock raw2 = CpuClock.now();
             rawNanos += raw(run, c, half, total, rawLat);
             CpuClock rawEnd = raw1.plus(raw2, CpuClock.now());
@@ -99,7 +105,7 @@ public final class RegisterThroughput implements Scenario {
             run.cpuRows(this, "registration", daemon0, daemon1, total, raw0, rawEnd);
             run.row(Row.alone(run.backend(), name(), "daemon JIT compiling while timed", "ms", jit.daemonMillis(), null, null));
             run.note(this, total + " new instances over " + SERVICES + " services, " + c + " in flight, timed in halves in the order"
-                    + " raw, daemon, daemon, raw (daemon: Agent.Register"
+                    + " raw, daemon, daemon, raw, each side starting on a machine at rest (" + rests + ") (daemon: Agent.Register"
                     + " pipelined over " + n + " gob connections); raw: " + run.raw().registerCalls() + "; " + warm
                     + "; the warm-up's instances (" + daemonLeft + " daemon, " + rawLeft
                     + " raw) were unregistered before the timed runs" + (emptied > 0 ? ", and the " + emptied

@@ -43,7 +43,7 @@ public final class Scale implements Scenario {
                         .register(service(from + i, services), Addrs.of(5, from + i), RegisterThroughput.ATTRS), null, 1_800_000);
                 registered = step;
                 double fillSeconds = (System.nanoTime() - t0) / 1e9;
-                run.note(this, String.format(Locale.ROOT, "filled to %,d instances in %.1f s, then at rest after %.1f s", step,
+                run.note(this, String.format(Locale.ROOT, "filled to %,d instances in %.1f s, then %s", step,
                         fillSeconds, run.settle()));
 
                 Latencies daemonRegister = new Latencies();
@@ -80,7 +80,7 @@ public final class Scale implements Scenario {
             int colds = run.profile().coldSnapshots();
             Latencies cold = new Latencies();
             Latencies coldRaw = new Latencies();
-            List<Double> bigRest = new ArrayList<>();
+            List<BenchRun.Rest> bigRest = new ArrayList<>();
             for (int k = colds - 1; k >= 0; k--) {
                 String svc = k == 0 ? "big" : "big-" + k;
                 ClosedLoop.run(c, big, i -> connections.get(i % c).register(svc, Addrs.of(8, i), RegisterThroughput.ATTRS),
@@ -121,9 +121,9 @@ public final class Scale implements Scenario {
                     + " lingering (30 s after their last subscriber); raw: " + run.raw().registerCalls()
                     + ", and for a snapshot " + run.raw().readCalls() + "; big services of " + big + " instances: the first snapshot of"
                     + " each of " + colds + " (cold: no view yet, the daemon reads the store; which side reads first alternates), then " + bigSamples
-                    + " more of one (warm: its view lingers between them); every sample set is taken with the machine at rest (under "
-                    + BenchRun.REST_PERCENT + " % busy for " + BenchRun.REST_WINDOW_MS + " ms; after the big services' fills: "
-                    + bigRest.stream().map(x -> String.format(Locale.ROOT, "%.1f", x)).toList() + " s);"
+                    + " more of one (warm: its view lingers between them); every sample set waits for the machine to be at rest (under "
+                    + BenchRun.REST_PERCENT + " % busy for " + BenchRun.REST_WINDOW_MS + " ms, at most " + BenchRun.REST_MAX_MS / 1000
+                    + " s; after the big services' fills: " + bigRest + ");"
                     + " the targets apply at 100,000 and 5,000 instances");
         } finally {
             BenchRun.close(connections);
