@@ -198,7 +198,8 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
      * then deletes the service directories that leaves empty ({@link RawStore#deleteEmptyServices}).
      * Why: what a scenario leaves registered stays in the daemon and the store for every later one,
      * so scale's "1,000 instances" step ran with over 100,000 held. Best effort: a failed unregister
-     * is counted and reported in a note of {@code scenario}, and the run goes on.
+     * is counted and reported in a note of {@code scenario}, and the run goes on. Ends with
+     * {@link #settle}, so that the next scenario starts on a machine at rest.
      */
     public void unregisterAll(Scenario scenario, int inFlight, int count, IntFunction<String> service, IntFunction<String> addr,
                               boolean raw, String servicePrefix) throws Exception {
@@ -217,10 +218,13 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
                     null, 1_800_000);
         }
         int emptied = this.raw.deleteEmptyServices("/discoverd", servicePrefix);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        // The next scenario starts on a machine at rest, not while the store works off the deletes.
+        Rest rest = settle();
         note(scenario, String.format(Locale.ROOT, "afterwards its %,d instances were unregistered through the daemon (%d failed)%s"
-                + " in %.1f s, and %d emptied service directories deleted, so that later scenarios hold only their own",
+                + " in %.1f s, and %d emptied service directories deleted, so that later scenarios hold only their own; then %s",
                 count, daemonFailed.sum(), raw ? String.format(Locale.ROOT, " and the raw client (%d failed)", rawFailed.sum()) : "",
-                (System.nanoTime() - t0) / 1e9, emptied));
+                seconds, emptied, rest));
     }
 
     /** {@code stage}, with a failure counted in {@code failed} instead of failing it. */
