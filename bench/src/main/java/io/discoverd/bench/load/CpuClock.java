@@ -15,13 +15,11 @@ public final class CpuClock {
     private final long ownNanos;
     private final long machineBusyTicks;
     private final long machineTotalTicks;
-    private final long wallNanos;
 
-    private CpuClock(long ownNanos, long busy, long total, long wallNanos) {
+    private CpuClock(long ownNanos, long busy, long total) {
         this.ownNanos = ownNanos;
         this.machineBusyTicks = busy;
         this.machineTotalTicks = total;
-        this.wallNanos = wallNanos;
     }
 
     /** Reads the clocks now. */
@@ -42,16 +40,16 @@ public final class CpuClock {
         } catch (IOException | RuntimeException e) {
             // not Linux: machine figures stay 0
         }
-        return new CpuClock(own, busy, total, System.nanoTime());
+        return new CpuClock(own, busy, total);
     }
 
     /**
      * This clock moved on by what the clocks advanced from {@code start} to {@code end}: a side timed
-     * in two parts reads, from the first part's start, as one interval of both parts' CPU and time.
+     * in two parts reads, from the first part's start, as one interval of both parts' CPU.
      */
     public CpuClock plus(CpuClock start, CpuClock end) {
         return new CpuClock(ownNanos + end.ownNanos - start.ownNanos, machineBusyTicks + end.machineBusyTicks - start.machineBusyTicks,
-                machineTotalTicks + end.machineTotalTicks - start.machineTotalTicks, wallNanos + end.wallNanos - start.wallNanos);
+                machineTotalTicks + end.machineTotalTicks - start.machineTotalTicks);
     }
 
     /** The load generator's CPU time since {@code start}, in ns. */

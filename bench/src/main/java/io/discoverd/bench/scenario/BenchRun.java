@@ -204,37 +204,40 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
     public void unregisterAll(Scenario scenario, int inFlight, int count, IntFunction<String> service, IntFunction<String> addr,
                               boolean raw, String servicePrefix) throws Exception {
         long t0 = System.nanoTime();
-        LongAdder daemonFailed = new LongAdder();
-        LongAdder rawFailed = new LongAdder();
+        long daemonFailed;
         List<WireConnection> connections = connectPipelined(inFlight);
         try {
-            ClosedLoop.run(inFlight, count, i -> counted(connections.get(i % connections.size())
-                    .unregister(service.apply(i), addr.apply(i)), daemonFailed), null, 1_800_000);
+            daemonFailed = unregisterEach(inFlight, count, i -> connections.get(i % connections.size())
+                    .unregister(service.apply(i), addr.apply(i)));
         } finally {
             close(connections);
         }
-        if (raw) {
-            ClosedLoop.run(inFlight, count, i -> counted(this.raw.unregister(service.apply(i), addr.apply(i)), rawFailed),
-                    null, 1_800_000);
-        }
+        long rawFailed = raw ? unregisterEach(inFlight, count, i -> this.raw.unregister(service.apply(i), addr.apply(i))) : 0;
         int emptied = this.raw.deleteEmptyServices("/discoverd", servicePrefix);
         double seconds = (System.nanoTime() - t0) / 1e9;
         // The next scenario starts on a machine at rest, not while the store works off the deletes.
         Rest rest = settle();
         note(scenario, String.format(Locale.ROOT, "afterwards its %,d instances were unregistered through the daemon (%d failed)%s"
                 + " in %.1f s, and %d emptied service directories deleted, so that later scenarios hold only their own; then %s",
-                count, daemonFailed.sum(), raw ? String.format(Locale.ROOT, " and the raw client (%d failed)", rawFailed.sum()) : "",
+                count, daemonFailed, raw ? String.format(Locale.ROOT, " and the raw client (%d failed)", rawFailed) : "",
                 seconds, emptied, rest));
     }
 
-    /** {@code stage}, with a failure counted in {@code failed} instead of failing it. */
-    private static CompletionStage<?> counted(CompletionStage<?> stage, LongAdder failed) {
-        return stage.handle((v, e) -> {
+    /**
+     * Best-effort cleanup: calls {@code unregister} for {@code 0 .. count-1}, {@code inFlight} at a
+     * time; a failed call is counted, not thrown, so the run goes on.
+     *
+     * @return how many failed
+     */
+    public static long unregisterEach(int inFlight, int count, IntFunction<CompletionStage<?>> unregister) throws Exception {
+        LongAdder failed = new LongAdder();
+        ClosedLoop.run(inFlight, count, i -> unregister.apply(i).handle((v, e) -> {
             if (e != null) {
                 failed.increment();
             }
             return null;
-        });
+        }), null, 1_800_000);
+        return failed.sum();
     }
 
     /** The machine is at rest below this busy share of all its cores, in %. */
@@ -249,15 +252,19 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
      *
      * @param seconds     how long it waited, in s
      * @param busyPercent the machine's busy share of all cores in the last window, in %; -1 unknown
-     * @param reached     whether the last window was under {@link #REST_PERCENT}
      */
-    public record Rest(double seconds, double busyPercent, boolean reached) {
+    public record Rest(double seconds, double busyPercent) {
+        /** Whether the last window was under {@link #REST_PERCENT}. */
+        public boolean reached() {
+            return busyPercent >= 0 && busyPercent < REST_PERCENT;
+        }
+
         @Override
         public String toString() {
             if (busyPercent < 0) {
                 return "machine load unknown (no /proc/stat), not waited";
             }
-            return reached ? String.format(Locale.ROOT, "at rest after %.1f s", seconds)
+            return reached() ? String.format(Locale.ROOT, "at rest after %.1f s", seconds)
                     : String.format(Locale.ROOT, "still %.0f %% busy after %.1f s (not at rest)", busyPercent, seconds);
         }
     }
@@ -277,11 +284,11 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
             CpuClock start = CpuClock.now();
             Thread.sleep(REST_WINDOW_MS); // the window over which the machine's busy share is read
             busy = CpuClock.now().machineBusyPercentSince(start);
-            if (busy < 0 || busy < REST_PERCENT) {
+            if (busy < REST_PERCENT) { // at rest, or unknown (-1)
                 break;
             }
         } while (System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(REST_MAX_MS));
-        return new Rest((System.nanoTime() - t0) / 1e9, busy, busy >= 0 && busy < REST_PERCENT);
+        return new Rest((System.nanoTime() - t0) / 1e9, busy);
     }
 
     /** Closes connections and waits until each is closed. */

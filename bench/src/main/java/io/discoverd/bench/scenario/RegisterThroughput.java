@@ -64,9 +64,11 @@ public final class RegisterThroughput implements Scenario {
                             (i, instance) -> run.raw().register(instance.getKey(), instance.getValue(), ATTRS_JSON)));
             // The warm-up's instances go before the timed runs, on both sides: left registered, several
             // rounds' worth (90k leases on etcd) slowed the store for both sides of the timed run.
-            int daemonLeft = removeAll(c, daemonWarm,
-                    (i, instance) -> connections.get(i % n).unregister(instance.getKey(), instance.getValue()));
-            int rawLeft = removeAll(c, rawWarm, (i, instance) -> run.raw().unregister(instance.getKey(), instance.getValue()));
+            List<Map.Entry<String, String>> daemonLeft = List.copyOf(daemonWarm);
+            List<Map.Entry<String, String>> rawLeft = List.copyOf(rawWarm);
+            long warmFailed = BenchRun.unregisterEach(c, daemonLeft.size(), i -> connections.get(i % n)
+                    .unregister(daemonLeft.get(i).getKey(), daemonLeft.get(i).getValue()))
+                    + BenchRun.unregisterEach(c, rawLeft.size(), i -> run.raw().unregister(rawLeft.get(i).getKey(), rawLeft.get(i).getValue()));
             int emptied = run.raw().deleteEmptyServices("/discoverd", "warm-register-");
 
             // Timed in the order raw, daemon, daemon, raw (half of the instances each time), so that a
@@ -107,8 +109,8 @@ public final class RegisterThroughput implements Scenario {
             run.note(this, total + " new instances over " + SERVICES + " services, " + c + " in flight, timed in halves in the order"
                     + " raw, daemon, daemon, raw, each side starting on a machine at rest (" + rests + ") (daemon: Agent.Register"
                     + " pipelined over " + n + " gob connections); raw: " + run.raw().registerCalls() + "; " + warm
-                    + "; the warm-up's instances (" + daemonLeft + " daemon, " + rawLeft
-                    + " raw) were unregistered before the timed runs" + (emptied > 0 ? ", and the " + emptied
+                    + "; the warm-up's instances (" + daemonLeft.size() + " daemon, " + rawLeft.size()
+                    + " raw; " + warmFailed + " failed) were unregistered before the timed runs" + (emptied > 0 ? ", and the " + emptied
                     + " service directories they left empty deleted (else ZooKeeper's container sweep deletes them"
                     + " during a later scenario)" : ""));
             run.unregisterAll(this, c, total, i -> "register-" + (i % SERVICES), i -> Addrs.of(2, i), true, "register-");
@@ -119,7 +121,7 @@ public final class RegisterThroughput implements Scenario {
 
     /**
      * One warm-up round of one side: new instances ({@code next} numbers their addresses) into the
-     * round's services, each remembered in {@code made} for {@link #removeAll}.
+     * round's services, each remembered in {@code made} for the cleanup before the timed runs.
      */
     private static void warmRound(int c, long ms, String prefix, AtomicInteger next, Queue<Map.Entry<String, String>> made,
                                   BiFunction<Integer, Map.Entry<String, String>, CompletionStage<?>> register) throws Exception {
@@ -128,14 +130,6 @@ public final class RegisterThroughput implements Scenario {
             made.add(instance);
             return register.apply(i, instance);
         });
-    }
-
-    /** Unregisters every instance in {@code made}, {@code c} in flight; returns how many there were. */
-    private static int removeAll(int c, Queue<Map.Entry<String, String>> made,
-                                 BiFunction<Integer, Map.Entry<String, String>, CompletionStage<?>> unregister) throws Exception {
-        List<Map.Entry<String, String>> left = List.copyOf(made);
-        ClosedLoop.run(c, left.size(), i -> unregister.apply(i, left.get(i)), null, 600_000);
-        return left.size();
     }
 
     /** Registers instances {@code from .. to-1} through the daemon, {@code c} in flight; returns the elapsed ns. */
