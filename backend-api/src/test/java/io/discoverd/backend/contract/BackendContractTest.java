@@ -302,6 +302,33 @@ public abstract class BackendContractTest {
         assertEquals(a, leader.attrs());
     }
 
+    /**
+     * A service larger than one answer of a store client's default limit (gRPC's 4 MiB, ZooKeeper's
+     * 1 MiB {@code jute.maxbuffer}): 80 instances with 60 KiB of attrs each, within the daemon's
+     * default {@code maxAttrsBytes} (64 KiB). Its snapshot, its leader and its live changes still come.
+     */
+    @Test
+    public void aServiceLargerThanOneStoreAnswer_isSubscribedAndLed() throws Exception {
+        DiscoveryBackend b = backend();
+        String name = uniqueName("large");
+        String blob = "x".repeat(60 << 10);
+        register(b, name, "l:0", attrs("blob", blob, "i", "0")); // the oldest: the leader
+        List<CompletionStage<Registration>> writes = new ArrayList<>();
+        for (int i = 1; i < 80; i++) {
+            writes.add(b.register(name, "l:" + i, attrs("blob", blob, "i", "" + i)));
+        }
+        for (CompletionStage<Registration> w : writes) {
+            await(w);
+        }
+        RecordingListener l = subscribeCurrent(b, name);
+        Map<String, Event> snap = l.snapshotByAddr();
+        assertEquals(80, snap.size());
+        assertEquals(attrs("blob", blob, "i", "7"), snap.get("l:7").attrs());
+        assertEquals("l:0", await(b.leader(name)).orElseThrow().addr());
+        marker(b, name, l);
+        l.assertNoViolations();
+    }
+
     @Test
     public void unregister_registeredInstance_removesItWithOfflineEvent() throws Exception {
         DiscoveryBackend b = backend();

@@ -57,7 +57,11 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
                 .waitForReady(false)
                 .retryMaxAttempts(2)
                 .retryDelay(50)
-                .retryMaxDelay(200);
+                .retryMaxDelay(200)
+                // No limit on an answer's size, as etcd's Go client (clientv3: MaxCallRecvMsgSize is
+                // math.MaxInt32): gRPC's default of 4 MiB would fail every read of a service of, say,
+                // 80 instances with 60 KiB of attrs each, and every watch answer that large.
+                .maxInboundMessageSize(Integer.MAX_VALUE);
         if (cfg.user() != null) {
             b.user(ByteSequence.from(cfg.user(), StandardCharsets.UTF_8))
                     .password(ByteSequence.from(cfg.password(), StandardCharsets.UTF_8));
