@@ -27,6 +27,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.vertx.core.Vertx;
@@ -53,6 +54,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -104,6 +106,8 @@ final class EtcdBackend implements DiscoveryBackend {
     private static final long FIRST_PROBE_WAIT_MS = 2000;
     /** How many times a Register retries after losing a race with a concurrent write to its key. */
     private static final int MAX_ATTEMPTS = 5;
+    /** Keys per range of a service read ({@link #readService(String, Consumer)}): a service of 5,000 instances is 10. */
+    static final int READ_PAGE_KEYS = 500;
 
     /**
      * An instance whose lease this daemon knows, for one-round-trip heartbeats.
@@ -141,6 +145,8 @@ final class EtcdBackend implements DiscoveryBackend {
     private final Map<String, ViewRef> views = new HashMap<>();
     /** How many reads of a whole service were made (tests: a snapshot must not read the service twice). */
     final java.util.concurrent.atomic.AtomicLong serviceReads = new java.util.concurrent.atomic.AtomicLong();
+    /** Tests: runs after a page of a service read that has a next one, before that one is asked for. */
+    volatile Runnable beforeNextPage;
     /** How many views linger (no subscriber, timer running); guarded by {@link #views}. */
     private int lingering;
     /** How long a view without subscribers stays open (ms; see {@link #release}). */
@@ -500,11 +506,7 @@ final class EtcdBackend implements DiscoveryBackend {
         GuardedSubscription sub = new GuardedSubscription(name, listener, s -> release(r, s));
         if (fresh) {
             // The view's first read is this subscriber's barrier (EtcdServiceView.start).
-            CompletableFuture<EtcdServiceView.Read> firstRead = readService(view.keyPrefix());
-            view.execute(() -> {
-                view.addBeforeLoad(sub);
-                view.start(firstRead);
-            });
+            view.start(sub);
             return sub;
         }
         view.execute(() -> view.add(sub));
@@ -581,12 +583,64 @@ final class EtcdBackend implements DiscoveryBackend {
 
     // ---------------------------------------------------------------- for the views
 
-    /** A linearizable read of every key under {@code prefix}. */
+    /** A linearizable read of every key under {@code prefix}, in pages ({@link #readService(String, Consumer)}). */
     CompletableFuture<EtcdServiceView.Read> readService(String prefix) {
+        return readService(prefix, page -> { });
+    }
+
+    /**
+     * A linearizable read of every key under {@code prefix}, made as ranges of at most
+     * {@link #READ_PAGE_KEYS} keys in key order, as etcd's own clients list a large prefix (etcdctl's
+     * {@code --limit}, Kubernetes' paginated lists): the first at the store's current revision, each
+     * next one, from the key after the last one read, at that same revision. The pages together are
+     * one consistent read at that revision, and the store answers a page while the caller takes the
+     * one before, so a service of thousands of instances is not one answer that has to arrive whole.
+     *
+     * @param onPage gets each page's kvs in key order, one page at a time (a jetcd thread; it must not
+     *               block), before the next page is asked for; a page it throws on ends the read
+     * @return the revision and every kvs after the last page; fails with the first page that fails
+     *         ({@link DiscoveryException.StoreUnavailable} when etcd is away, etcd's compaction error
+     *         when the revision was compacted between two pages), after the pages handed before it
+     */
+    CompletableFuture<EtcdServiceView.Read> readService(String prefix, Consumer<List<KeyValue>> onPage) {
         serviceReads.incrementAndGet();
-        ByteSequence p = bytes(prefix);
-        return call(() -> kv.get(p, GetOption.builder().isPrefix(true).build()))
-                .thenApply((GetResponse r) -> new EtcdServiceView.Read(r.getHeader().getRevision(), r.getKvs()));
+        ByteSequence from = bytes(prefix);
+        CompletableFuture<EtcdServiceView.Read> done = new CompletableFuture<>();
+        readPage(from, OptionsUtil.prefixEndOf(from), 0, new ArrayList<>(), onPage, done);
+        return done;
+    }
+
+    /** One page of {@link #readService(String, Consumer)}; {@code revision} 0 for the first. */
+    private void readPage(ByteSequence from, ByteSequence end, long revision, List<KeyValue> all,
+                          Consumer<List<KeyValue>> onPage, CompletableFuture<EtcdServiceView.Read> done) {
+        GetOption.Builder option = GetOption.builder().withRange(end).withLimit(READ_PAGE_KEYS);
+        if (revision > 0) {
+            option.withRevision(revision);
+        }
+        call(() -> kv.get(from, option.build())).whenComplete((GetResponse r, Throwable err) -> {
+            if (err != null) {
+                done.completeExceptionally(err);
+                return;
+            }
+            try {
+                long at = revision > 0 ? revision : r.getHeader().getRevision();
+                List<KeyValue> kvs = r.getKvs();
+                all.addAll(kvs);
+                onPage.accept(kvs);
+                if (r.isMore() && !kvs.isEmpty()) {
+                    Runnable hook = beforeNextPage;
+                    if (hook != null) {
+                        hook.run();
+                    }
+                    ByteSequence next = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
+                    readPage(next, end, at, all, onPage, done);
+                } else {
+                    done.complete(new EtcdServiceView.Read(at, all));
+                }
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
     }
 
     /** Starts a prefix watch from {@code fromRevision}; jetcd calls {@code listener} on an event loop. */

@@ -137,14 +137,14 @@ final class EtcdServiceView {
     }
 
     /**
-     * Loads the service from {@code firstRead} and starts the watch. The caller sent that read when
-     * the first subscriber subscribed, so that it need not wait for a hop onto this executor; it
-     * is that subscriber's barrier ({@link #addBeforeLoad}).
-     *
-     * @param firstRead the linearizable read of the whole service, made after the first subscriber subscribed
+     * Adds the first subscriber and loads the service ({@link #load}): sends the read now, on the
+     * calling thread (no wait for a hop onto the executor), and takes its pages on the executor as
+     * they come. That read is made after the subscriber subscribed, so it is its barrier too
+     * ({@link #addBeforeLoad}). Any thread; once per view.
      */
-    void start(CompletableFuture<Read> firstRead) {
-        resync(firstRead);
+    void start(GuardedSubscription first) {
+        execute(() -> addBeforeLoad(first));
+        load();
     }
 
     /** Adds a subscriber whose barrier read is under way ({@link #barrierDone} or {@link #barrierFailed} follows). */
@@ -155,11 +155,11 @@ final class EtcdServiceView {
     }
 
     /**
-     * Adds a subscriber of a view not loaded yet, before {@link #start}: the view's first read of the
+     * Adds a subscriber of a view not loaded yet, before its load is read: the view's read of the
      * service is made after it subscribed, so that read is its barrier too (the service is read once,
      * not twice). If that read fails, the subscription fails as after its own barrier read.
      */
-    void addBeforeLoad(GuardedSubscription sub) {
+    private void addBeforeLoad(GuardedSubscription sub) {
         if (!closed) {
             pending.add(new Pending(sub, true));
         }
@@ -401,7 +401,9 @@ final class EtcdServiceView {
             if (closed || gen != generation) {
                 return;
             }
-            if (fullRead || !ready) {
+            if (!ready) {
+                load();
+            } else if (fullRead) {
                 resync(backend.readService(keyPrefix));
             } else {
                 startWatch(applied + 1);
@@ -410,10 +412,9 @@ final class EtcdServiceView {
     }
 
     /**
-     * Takes {@code serviceRead}, a read of the whole service sent after the subscribers now waiting
-     * for the load subscribed, emits the differences from what the view held to the attached
-     * subscribers, and watches from the read's revision + 1. The first load ({@link #load}) holds
-     * nothing and has nobody attached yet.
+     * Takes {@code serviceRead}, a read of the whole service, once the view is loaded: emits the
+     * differences from what the view held to the attached subscribers, and watches from the read's
+     * revision + 1.
      */
     private void resync(CompletableFuture<Read> serviceRead) {
         if (closed) {
@@ -422,63 +423,105 @@ final class EtcdServiceView {
         generation++;
         closeWatcher();
         int gen = generation;
-        // Subscribers waiting for the first load: this read is made after they subscribed. They are only
-        // ever served by a first load (load() takes them, a failed read fails them), so once the view
-        // is ready there are none.
-        List<Pending> covered = pending.stream().filter(p -> p.byLoad).toList();
         serviceRead.whenComplete((read, err) -> execute(() -> {
             if (closed || gen != generation) {
                 return;
             }
             if (err != null) {
                 LOG.debug("reading {} failed: {}", keyPrefix, err.getMessage());
-                for (Pending p : covered) {
-                    barrierFailed(p.sub, backend.storeError(err));
-                }
                 scheduleRecovery(true);
                 return;
             }
-            if (ready) {
-                applySnapshot(read.revision(), instances(keyPrefix, read.kvs()));
-            } else {
-                load(read, covered);
-            }
+            applySnapshot(read.revision(), instances(keyPrefix, read.kvs()));
             startWatch(read.revision() + 1);
         }));
     }
 
+    /** A load under way: the subscribers whose barrier its read is, and the generation it belongs to. */
+    private static final class Load {
+        final List<GuardedSubscription> subs = new ArrayList<>();
+        int gen = -1;
+    }
+
     /**
-     * The first load: nothing is held and nobody is attached yet. The subscribers whose barrier this
-     * read is ({@code covered}, if still waiting) get each instance as the view takes it from the
-     * read, then {@code current()}, and are attached at the
-     * read's revision. One pass over the read: their snapshot goes out while the rest of it is still
-     * being parsed, instead of after the whole view has been built.
+     * Loads the service while it is not loaded yet (nothing is attached): the first load, or a
+     * retry after it failed. Any thread. Sends the read now; its pages are taken on the executor as
+     * they come, one pass each: every instance goes into the view and at once to the subscribers
+     * whose barrier this read is (those added by {@link #addBeforeLoad} before the load began), so
+     * their snapshot goes out while the store still answers the later pages. After the last page
+     * they get {@code current()} and are attached at the read's revision, and the watch starts from
+     * the next one.
+     *
+     * <p>A read that fails (etcd away, or the revision compacted between two pages) ends those
+     * subscriptions with the store's error, after {@code current()} (PROTOCOL.md §5.5.4), and the
+     * view retries with backoff, from an empty view.
+     *
+     * <p>Unlike a watched put, a loaded instance does not update the registration this daemon may
+     * hold for it ({@link EtcdBackend#observedPut}): one that another daemon changed since is found
+     * by its next heartbeat's check transaction instead, at the cost of a second round trip for
+     * that heartbeat. Looking up each instance of a service of 5,000 in a daemon holding 115,000
+     * registrations was 29 % of the load's CPU (profiled in the bench's scale scenario).
      */
-    private void load(Read read, List<Pending> covered) {
-        long revision = read.revision();
-        List<GuardedSubscription> subs = new ArrayList<>(covered.size());
-        for (Pending p : covered) {
-            if (pending.remove(p)) {
-                subs.add(p.sub);
+    private void load() {
+        Load l = new Load();
+        execute(() -> beginLoad(l));
+        CompletableFuture<Read> read = backend.readService(keyPrefix, kvs -> execute(() -> loadPage(l, kvs)));
+        read.whenComplete((r, err) -> execute(() -> endLoad(l, r, err)));
+    }
+
+    private void beginLoad(Load l) {
+        if (closed) {
+            return;
+        }
+        generation++;
+        closeWatcher();
+        l.gen = generation;
+        for (Iterator<Pending> it = pending.iterator(); it.hasNext(); ) {
+            Pending p = it.next();
+            if (p.byLoad) {
+                it.remove();
+                l.subs.add(p.sub);
             }
         }
-        forEachInstance(keyPrefix, read.kvs(), (addr, e) -> {
+    }
+
+    private void loadPage(Load l, List<KeyValue> kvs) {
+        if (closed || l.gen != generation) {
+            return;
+        }
+        forEachInstance(keyPrefix, kvs, (addr, e) -> {
             entries.put(addr, e);
-            backend.observedPut(name, addr, e);
-            if (!subs.isEmpty()) {
+            if (!l.subs.isEmpty()) {
                 Instance instance = instance(addr, e);
-                for (GuardedSubscription sub : subs) {
+                for (GuardedSubscription sub : l.subs) {
                     sub.online(instance);
                 }
             }
         });
-        for (GuardedSubscription sub : subs) {
+    }
+
+    private void endLoad(Load l, Read read, Throwable err) {
+        if (closed || l.gen != generation) {
+            return;
+        }
+        if (err != null) {
+            LOG.debug("reading {} failed: {}", keyPrefix, err.getMessage());
+            entries.clear();
+            for (GuardedSubscription sub : l.subs) {
+                sub.fail(backend.storeError(err));
+            }
+            scheduleRecovery(true);
+            return;
+        }
+        long revision = read.revision();
+        for (GuardedSubscription sub : l.subs) {
             sub.current();
             if (!sub.isClosed()) {
                 attached.add(new Attached(sub, revision, revision));
             }
         }
         loaded(revision);
+        startWatch(revision + 1);
     }
 
     private void applySnapshot(long revision, Map<String, Entry> next) {

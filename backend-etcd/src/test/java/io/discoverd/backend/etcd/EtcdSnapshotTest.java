@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -86,6 +87,50 @@ class EtcdSnapshotTest extends EtcdTestBase {
         first.awaitOnline(TIMEOUT, "c:new");
         later.awaitOnline(TIMEOUT, "c:new");
         first.assertNoViolations();
+        later.assertNoViolations();
+    }
+
+    /**
+     * A first load that fails between two pages (as when etcd goes away mid-read, or compacts the
+     * read's revision; here the failure is injected after the first page): its subscriber has had
+     * that page, then gets {@code current()} and the store's error (PROTOCOL.md §5.5.4); the view
+     * loads the service again from scratch, and a later subscriber gets every instance once, then
+     * live changes.
+     */
+    @Test
+    void aFirstLoadFailingBetweenPages_endsItsSubscriber_andTheViewLoadsAgain() throws Exception {
+        EtcdBackend b = etcdBackend();
+        int n = EtcdBackend.READ_PAGE_KEYS + 40;
+        List<CompletionStage<?>> writes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            writes.add(b.register("paged", "p:" + i, Map.of("i", "" + i)));
+        }
+        for (CompletionStage<?> w : writes) {
+            await(w);
+        }
+        AtomicBoolean injected = new AtomicBoolean();
+        b.beforeNextPage = () -> {
+            if (injected.compareAndSet(false, true)) {
+                throw new IllegalStateException("injected between pages");
+            }
+        };
+        RecordingListener first = new RecordingListener();
+        b.subscribe("paged", first);
+        List<RecordingListener.Event> events = first.awaitUntil(TIMEOUT, "failed()",
+                ev -> ev.stream().anyMatch(e -> e.kind() == RecordingListener.Kind.FAILED));
+        assertEquals(EtcdBackend.READ_PAGE_KEYS, first.snapshotByAddr().size(), "the first page (fails on a duplicate)");
+        assertEquals(List.of(RecordingListener.Kind.CURRENT, RecordingListener.Kind.FAILED),
+                events.subList(events.size() - 2, events.size()).stream().map(RecordingListener.Event::kind).toList());
+        String error = events.get(events.size() - 1).addr();
+        assertTrue(error.startsWith("discoverd: store unavailable") && error.contains("injected between pages"), error);
+        first.assertNoViolations();
+
+        RecordingListener later = new RecordingListener();
+        b.subscribe("paged", later);
+        later.awaitCurrent(TIMEOUT);
+        assertEquals(n, later.snapshotByAddr().size(), "every instance (fails on a duplicate)");
+        await(b.register("paged", "p:new", null));
+        later.awaitOnline(TIMEOUT, "p:new");
         later.assertNoViolations();
     }
 
