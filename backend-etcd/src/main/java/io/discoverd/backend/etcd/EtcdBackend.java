@@ -106,8 +106,13 @@ final class EtcdBackend implements DiscoveryBackend {
     private static final long FIRST_PROBE_WAIT_MS = 2000;
     /** How many times a Register retries after losing a race with a concurrent write to its key. */
     private static final int MAX_ATTEMPTS = 5;
-    /** Keys per range of a service read ({@link #readService(String, Consumer)}): a service of 5,000 instances is 10. */
+    /**
+     * Keys of the first range of a service read, and the most of any later one ({@link #readPage}):
+     * a service of 5,000 instances is read as 500, 1,000, 2,000 and 1,500 keys.
+     */
     static final int READ_PAGE_KEYS = 500;
+    /** See {@link #READ_PAGE_KEYS}. */
+    static final int MAX_READ_PAGE_KEYS = 8_000;
 
     /**
      * An instance whose lease this daemon knows, for one-round-trip heartbeats.
@@ -589,12 +594,12 @@ final class EtcdBackend implements DiscoveryBackend {
     }
 
     /**
-     * A linearizable read of every key under {@code prefix}, made as ranges of at most
-     * {@link #READ_PAGE_KEYS} keys in key order, as etcd's own clients list a large prefix (etcdctl's
-     * {@code --limit}, Kubernetes' paginated lists): the first at the store's current revision, each
-     * next one, from the key after the last one read, at that same revision. The pages together are
-     * one consistent read at that revision, and the store answers a page while the caller takes the
-     * one before, so a service of thousands of instances is not one answer that has to arrive whole.
+     * A linearizable read of every key under {@code prefix}, made as ranges in key order, as etcd's
+     * own clients list a large prefix (etcdctl's {@code --limit}, Kubernetes' paginated lists): the
+     * first at the store's current revision, each next one, from the key after the last one read, at
+     * that same revision ({@link #readPage} gives the sizes). The pages together are one consistent
+     * read at that revision, and the store answers a page while the caller takes the one before, so
+     * a service of thousands of instances is not one answer that has to arrive whole.
      *
      * @param onPage gets each page's kvs in key order, one page at a time (a jetcd thread; it must not
      *               block), before the next page is asked for; a page it throws on ends the read
@@ -606,20 +611,31 @@ final class EtcdBackend implements DiscoveryBackend {
         serviceReads.incrementAndGet();
         ByteSequence from = bytes(prefix);
         CompletableFuture<EtcdServiceView.Read> done = new CompletableFuture<>();
-        readPage(from, OptionsUtil.prefixEndOf(from), 0, new ArrayList<>(), onPage, done);
+        readPage(from, OptionsUtil.prefixEndOf(from), 0, READ_PAGE_KEYS, false, new ArrayList<>(), onPage, done);
         return done;
     }
 
-    /** One page of {@link #readService(String, Consumer)}; {@code revision} 0 for the first. */
-    private void readPage(ByteSequence from, ByteSequence end, long revision, List<KeyValue> all,
-                          Consumer<List<KeyValue>> onPage, CompletableFuture<EtcdServiceView.Read> done) {
-        GetOption.Builder option = GetOption.builder().withRange(end).withLimit(READ_PAGE_KEYS);
+    /**
+     * One page of {@link #readService(String, Consumer)}: the first ({@code revision} 0) is a
+     * linearizable read of {@link #READ_PAGE_KEYS} keys; each next one reads twice as many as the one
+     * before (at most {@link #MAX_READ_PAGE_KEYS}) at the first one's revision, serializable: it
+     * needs no leader round trip, since a member that answered the first page has that revision.
+     * If it fails (another member that lags behind answers "future revision"), it is asked once
+     * more, linearizable.
+     */
+    private void readPage(ByteSequence from, ByteSequence end, long revision, int limit, boolean serializable,
+                          List<KeyValue> all, Consumer<List<KeyValue>> onPage, CompletableFuture<EtcdServiceView.Read> done) {
+        GetOption.Builder option = GetOption.builder().withRange(end).withLimit(limit);
         if (revision > 0) {
-            option.withRevision(revision);
+            option.withRevision(revision).withSerializable(serializable);
         }
         call(() -> kv.get(from, option.build())).whenComplete((GetResponse r, Throwable err) -> {
             if (err != null) {
-                done.completeExceptionally(err);
+                if (serializable) {
+                    readPage(from, end, revision, limit, false, all, onPage, done);
+                } else {
+                    done.completeExceptionally(err);
+                }
                 return;
             }
             try {
@@ -633,7 +649,7 @@ final class EtcdBackend implements DiscoveryBackend {
                         hook.run();
                     }
                     ByteSequence next = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
-                    readPage(next, end, at, all, onPage, done);
+                    readPage(next, end, at, Math.min(2 * limit, MAX_READ_PAGE_KEYS), true, all, onPage, done);
                 } else {
                     done.complete(new EtcdServiceView.Read(at, all));
                 }
