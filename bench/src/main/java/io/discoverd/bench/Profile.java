@@ -39,5 +39,5 @@ public record Profile(String name, int registrations, int concurrency, int notif
 
     /** The sizes: 10,000 subscribers, 100,000 registrations, 10,000 idle connections. */
     public static final Profile FULL = new Profile("full", 20_000, 64, 1_000, 10_000, 15_000, 10_000, 5,
-            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 5_000, 8, 3);
+            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 5_000, 8, 5);
 }
