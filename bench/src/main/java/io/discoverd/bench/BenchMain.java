@@ -33,6 +33,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -109,6 +110,9 @@ public final class BenchMain implements Callable<Integer> {
         console.printf("discoverd bench (%s) — work directory %s%n", profile.name(), workDir);
         long started = System.nanoTime();
         boolean completed = false;
+        AtomicBoolean ended = new AtomicBoolean();
+        Thread onKill = new Thread(() -> cleanUpAfterKill(ended, workDir), "bench-kill-cleanup");
+        Runtime.getRuntime().addShutdownHook(onKill);
         try {
             for (String b : backends) {
                 if (scenarios().keySet().stream().anyMatch(this::wanted)) {
@@ -121,6 +125,7 @@ public final class BenchMain implements Callable<Integer> {
             }
             completed = true;
         } finally {
+            ended.set(true);
             report.print(console);
             if (quick || smoke) {
                 console.println("note: the verdicts of a " + (smoke ? "--smoke" : "--quick") + " run are indicative only: its"
@@ -140,6 +145,33 @@ public final class BenchMain implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * The bench was killed (SIGTERM, SIGINT) before its run ended: stops the stores and daemons it
+     * started (SIGTERM, then SIGKILL after 10 s), which would otherwise outlive it, and deletes the
+     * work directory unless {@code --work} named it (by default it is memory under /dev/shm).
+     */
+    private void cleanUpAfterKill(AtomicBoolean ended, Path workDir) {
+        if (ended.get()) {
+            return;
+        }
+        List<ProcessHandle> children = ProcessHandle.current().descendants().toList();
+        children.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (ProcessHandle p : children) {
+            try {
+                p.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (Exception e) {
+                p.destroyForcibly();
+            }
+        }
+        if (work == null) {
+            Processes.deleteTree(workDir);
+            System.err.println("bench: killed; its stores and daemons were stopped and " + workDir + " deleted");
+        } else {
+            System.err.println("bench: killed; its stores and daemons were stopped (logs kept in " + workDir + ")");
+        }
     }
 
     private boolean wanted(int number) {
