@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.lang.management.CompilationMXBean;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.MemoryMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.management.MalformedObjectNameException;
+import javax.management.ObjectName;
 import javax.management.remote.JMXConnector;
 import javax.management.remote.JMXConnectorFactory;
 import javax.management.remote.JMXServiceURL;
@@ -165,6 +168,24 @@ public final class DaemonUnderTest implements AutoCloseable {
     /** Time the daemon's JIT compilers have spent compiling so far, in ms (its CompilationMXBean). */
     public long compilationMillis() {
         return compilation.getTotalCompilationTime();
+    }
+
+    /**
+     * Time the daemon's garbage collectors have spent collecting so far, in ms: the sum over its
+     * GarbageCollectorMXBeans (for G1, its young and mixed pauses and its full collections).
+     */
+    public long gcMillis() {
+        try {
+            long total = 0;
+            for (ObjectName name : jmx.getMBeanServerConnection().queryNames(
+                    new ObjectName(ManagementFactory.GARBAGE_COLLECTOR_MXBEAN_DOMAIN_TYPE + ",*"), null)) {
+                total += ManagementFactory.newPlatformMXBeanProxy(jmx.getMBeanServerConnection(), name.toString(),
+                        GarbageCollectorMXBean.class).getCollectionTime();
+            }
+            return total;
+        } catch (IOException | MalformedObjectNameException e) {
+            throw new IllegalStateException("reading the daemon's collectors", e);
+        }
     }
 
     /** SIGTERM (the daemon keeps its registrations in the store until their TTL or session ends). */
