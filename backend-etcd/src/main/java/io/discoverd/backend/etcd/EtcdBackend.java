@@ -18,6 +18,7 @@ import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Lease;
 import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
 import io.etcd.jetcd.common.exception.ErrorCode;
 import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.kv.GetResponse;
@@ -33,6 +34,8 @@ import io.etcd.jetcd.options.WatchOption;
 import io.vertx.core.Vertx;
 import io.etcd.jetcd.api.LeaseGrpc;
 import io.etcd.jetcd.support.Util;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
@@ -113,6 +116,10 @@ final class EtcdBackend implements DiscoveryBackend {
     static final int READ_PAGE_KEYS = 500;
     /** See {@link #READ_PAGE_KEYS}. */
     static final int MAX_READ_PAGE_KEYS = 8_000;
+    /** Bytes of keys and values a later page of a service read aims at ({@link #readPage}): 4 MiB. */
+    static final long READ_PAGE_BYTES = 4L << 20;
+    /** How many times a whole service read starts again after a compaction between its pages. */
+    static final int MAX_READ_RESTARTS = 3;
 
     /**
      * An instance whose lease this daemon knows, for one-round-trip heartbeats.
@@ -150,8 +157,11 @@ final class EtcdBackend implements DiscoveryBackend {
     private final Map<String, ViewRef> views = new HashMap<>();
     /** How many reads of a whole service were made (tests: a snapshot must not read the service twice). */
     final java.util.concurrent.atomic.AtomicLong serviceReads = new java.util.concurrent.atomic.AtomicLong();
-    /** Tests: runs after a page of a service read that has a next one, before that one is asked for. */
-    volatile Runnable beforeNextPage;
+    /**
+     * Tests: called with the prefix of a service read after each of its pages that has a next one,
+     * before that one is asked for; what it throws ends the read.
+     */
+    volatile Consumer<String> beforeNextPage;
     /** How many views linger (no subscriber, timer running); guarded by {@link #views}. */
     private int lingering;
     /** How long a view without subscribers stays open (ms; see {@link #release}). */
@@ -588,9 +598,23 @@ final class EtcdBackend implements DiscoveryBackend {
 
     // ---------------------------------------------------------------- for the views
 
-    /** A linearizable read of every key under {@code prefix}, in pages ({@link #readService(String, Consumer)}). */
+    /**
+     * A linearizable read of every key under {@code prefix}, whole: its pages ({@link #readPages})
+     * collected. A read whose revision was compacted between two of its pages is made again from the
+     * first page, at most {@value #MAX_READ_RESTARTS} times (an operator compacting up to the current
+     * revision, or a revision retention shorter than the read).
+     *
+     * @return the revision and every kvs; fails as {@link #readPages} does
+     */
     CompletableFuture<EtcdServiceView.Read> readService(String prefix) {
-        return readService(prefix, page -> { });
+        return readWhole(prefix, 0);
+    }
+
+    private CompletableFuture<EtcdServiceView.Read> readWhole(String prefix, int restarts) {
+        List<KeyValue> all = new ArrayList<>();
+        return readPages(prefix, all::addAll).thenApply(revision -> new EtcdServiceView.Read(revision, all))
+                .exceptionallyCompose(e -> restarts < MAX_READ_RESTARTS && isCompacted(e)
+                        ? readWhole(prefix, restarts + 1) : CompletableFuture.failedFuture(e));
     }
 
     /**
@@ -599,64 +623,102 @@ final class EtcdBackend implements DiscoveryBackend {
      * first at the store's current revision, each next one, from the key after the last one read, at
      * that same revision ({@link #readPage} gives the sizes). The pages together are one consistent
      * read at that revision, and the store answers a page while the caller takes the one before, so
-     * a service of thousands of instances is not one answer that has to arrive whole.
+     * a service of thousands of instances is not one answer that has to arrive whole, nor held whole
+     * here: a page is not kept after {@code onPage} returns.
      *
-     * @param onPage gets each page's kvs in key order, one page at a time (a jetcd thread; it must not
-     *               block), before the next page is asked for; a page it throws on ends the read
-     * @return the revision and every kvs after the last page; fails with the first page that fails
-     *         ({@link DiscoveryException.StoreUnavailable} when etcd is away, etcd's compaction error
-     *         when the revision was compacted between two pages), after the pages handed before it
+     * @param onPage gets each page's kvs in key order, one page at a time, before the next page is
+     *               asked for, on whichever thread completed that page's call (a jetcd event loop or
+     *               the deadline timer's thread): it must not block; a page it throws on ends the read
+     * @return the read's revision, after the last page was handed over; fails with the first page
+     *         that fails, after the pages handed over before it: with
+     *         {@link DiscoveryException.StoreUnavailable} (caused by etcd's own error, a compaction of
+     *         the read's revision between two pages among them), or with what {@code onPage} threw
      */
-    CompletableFuture<EtcdServiceView.Read> readService(String prefix, Consumer<List<KeyValue>> onPage) {
+    CompletableFuture<Long> readPages(String prefix, Consumer<List<KeyValue>> onPage) {
         serviceReads.incrementAndGet();
         ByteSequence from = bytes(prefix);
-        CompletableFuture<EtcdServiceView.Read> done = new CompletableFuture<>();
-        readPage(from, OptionsUtil.prefixEndOf(from), 0, READ_PAGE_KEYS, false, new ArrayList<>(), onPage, done);
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        readPage(prefix, from, OptionsUtil.prefixEndOf(from), 0, READ_PAGE_KEYS, false, onPage, done);
         return done;
     }
 
     /**
-     * One page of {@link #readService(String, Consumer)}: the first ({@code revision} 0) is a
-     * linearizable read of {@link #READ_PAGE_KEYS} keys; each next one reads twice as many as the one
-     * before (at most {@link #MAX_READ_PAGE_KEYS}) at the first one's revision, serializable: it
-     * needs no leader round trip, since a member that answered the first page has that revision.
-     * If it fails (another member that lags behind answers "future revision"), it is asked once
-     * more, linearizable.
+     * One page of {@link #readPages}: the first ({@code revision} 0) is a linearizable read of
+     * {@link #READ_PAGE_KEYS} keys; each next one reads twice as many as the one before, at most
+     * {@link #MAX_READ_PAGE_KEYS} and about {@link #READ_PAGE_BYTES} at the size of the keys and
+     * values read so far, at the first one's revision, serializable: it needs no leader round trip,
+     * since the member that answered the first page has that revision. Another member that lags
+     * behind it answers "future revision" instead; that page is asked again, linearizable.
      */
-    private void readPage(ByteSequence from, ByteSequence end, long revision, int limit, boolean serializable,
-                          List<KeyValue> all, Consumer<List<KeyValue>> onPage, CompletableFuture<EtcdServiceView.Read> done) {
+    private void readPage(String prefix, ByteSequence from, ByteSequence end, long revision, int limit, boolean serializable,
+                          Consumer<List<KeyValue>> onPage, CompletableFuture<Long> done) {
         GetOption.Builder option = GetOption.builder().withRange(end).withLimit(limit);
         if (revision > 0) {
             option.withRevision(revision).withSerializable(serializable);
         }
         call(() -> kv.get(from, option.build())).whenComplete((GetResponse r, Throwable err) -> {
-            if (err != null) {
-                if (serializable) {
-                    readPage(from, end, revision, limit, false, all, onPage, done);
-                } else {
-                    done.completeExceptionally(err);
-                }
-                return;
-            }
             try {
+                if (err != null) {
+                    if (serializable && isFutureRevision(err)) {
+                        readPage(prefix, from, end, revision, limit, false, onPage, done);
+                    } else {
+                        done.completeExceptionally(err);
+                    }
+                    return;
+                }
                 long at = revision > 0 ? revision : r.getHeader().getRevision();
                 List<KeyValue> kvs = r.getKvs();
-                all.addAll(kvs);
                 onPage.accept(kvs);
                 if (r.isMore() && !kvs.isEmpty()) {
-                    Runnable hook = beforeNextPage;
+                    Consumer<String> hook = beforeNextPage;
                     if (hook != null) {
-                        hook.run();
+                        hook.accept(prefix);
                     }
-                    ByteSequence next = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
-                    readPage(next, end, at, Math.min(2 * limit, MAX_READ_PAGE_KEYS), true, all, onPage, done);
+                    long bytes = 0;
+                    for (KeyValue kv : kvs) {
+                        bytes += kv.getKey().size() + kv.getValue().size();
+                    }
+                    long bySize = Math.max(1, READ_PAGE_BYTES * kvs.size() / Math.max(1, bytes));
+                    int next = (int) Math.min(Math.min(2L * limit, MAX_READ_PAGE_KEYS), bySize);
+                    ByteSequence after = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
+                    readPage(prefix, after, end, at, next, true, onPage, done);
                 } else {
-                    done.complete(new EtcdServiceView.Read(at, all));
+                    done.complete(at);
                 }
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // an Error too: the read must end, or a view waits for it forever
                 done.completeExceptionally(e);
             }
         });
+    }
+
+    /** The store's own error under a failure of {@link #call} (mapped by {@link #storeError} or not). */
+    private static Throwable storeCause(Throwable failure) {
+        Throwable root = DiscoveryException.rootCause(failure);
+        return root instanceof DiscoveryException de && de.getCause() != null ? de.getCause() : root;
+    }
+
+    /** Whether a read failed because its revision was compacted (etcd's {@code ErrCompacted}). */
+    private static boolean isCompacted(Throwable failure) {
+        Throwable root = storeCause(failure);
+        return root instanceof CompactedException || outOfRange(root, "required revision has been compacted");
+    }
+
+    /**
+     * Whether a read at a revision failed because the member that answered has not reached it yet
+     * (etcd's {@code ErrFutureRev}).
+     */
+    private static boolean isFutureRevision(Throwable failure) {
+        return outOfRange(storeCause(failure), "required revision is a future revision");
+    }
+
+    /**
+     * Whether {@code root} is etcd's {@code OUT_OF_RANGE} answer with {@code message}: jetcd hands a
+     * KV call's error over as gRPC's own exception, a watch's as an {@link EtcdException}.
+     */
+    private static boolean outOfRange(Throwable root, String message) {
+        boolean code = root instanceof EtcdException ee ? ee.getErrorCode() == ErrorCode.OUT_OF_RANGE
+                : root instanceof StatusRuntimeException sre && sre.getStatus().getCode() == Status.Code.OUT_OF_RANGE;
+        return code && String.valueOf(root.getMessage()).contains(message);
     }
 
     /** Starts a prefix watch from {@code fromRevision}; jetcd calls {@code listener} on an event loop. */
@@ -674,11 +736,11 @@ final class EtcdBackend implements DiscoveryBackend {
     }
 
     /**
-     * A view saw a put of an instance key: a remembered lease of an older incarnation is dropped, attrs follow.
-     * Most puts a view sees (a service's load, its own writes coming back) change nothing held here:
-     * they are answered by a lock-free read, and only a newer put takes the map's bin lock. Called
-     * once per instance when a view loads its service. Thread-safe: the views of different services
-     * call it at the same time.
+     * A view saw a put of an instance key (on its watch, or in a read after its watch lost its history):
+     * a remembered lease of an older incarnation is
+     * dropped, attrs follow. Most puts a view sees (its own writes coming back) change nothing held
+     * here: they are answered by a lock-free read, and only a newer put takes the map's bin lock.
+     * Thread-safe: the views of different services call it at the same time.
      */
     void observedPut(String name, String addr, EtcdServiceView.Entry e) {
         String key = key(name, addr);

@@ -46,8 +46,8 @@ import org.slf4j.LoggerFactory;
  * ones) instead of going silent.
  *
  * <p>Confinement: every method runs on the service's sequential executor, except the constructor,
- * {@link #name}, {@link #keyPrefix}, {@link #executor}, {@link #execute} and {@link #whenApplied}
- * (any thread).
+ * {@link #name}, {@link #keyPrefix}, {@link #executor}, {@link #execute}, {@link #start} and
+ * {@link #whenApplied} (any thread).
  */
 final class EtcdServiceView {
 
@@ -163,11 +163,6 @@ final class EtcdServiceView {
         if (!closed) {
             pending.add(new Pending(sub, true));
         }
-    }
-
-    /** Whether nobody is attached or waiting (the view may linger, or close). */
-    boolean isIdle() {
-        return attached.isEmpty() && pending.isEmpty();
     }
 
     /**
@@ -452,9 +447,13 @@ final class EtcdServiceView {
      * they get {@code current()} and are attached at the read's revision, and the watch starts from
      * the next one.
      *
-     * <p>A read that fails (etcd away, or the revision compacted between two pages) ends those
-     * subscriptions with the store's error, after {@code current()} (PROTOCOL.md §5.5.4), and the
-     * view retries with backoff, from an empty view.
+     * <p>A read that fails (etcd away beyond jetcd's retries, or the revision compacted between two
+     * pages) ends those subscriptions with the store's error, after {@code current()} (PROTOCOL.md
+     * §5.5.4), and the view retries with backoff, from an empty view. A page that came before the
+     * failure has been delivered: such a subscriber has had part of the service before the sentinel
+     * and the error (a failed single read gave it nothing). Unlike a whole read
+     * ({@link EtcdBackend#readService}), a load is not started again after a compaction: what it
+     * handed over cannot be taken back.
      *
      * <p>Unlike a watched put, a loaded instance does not update the registration this daemon may
      * hold for it ({@link EtcdBackend#observedPut}): one that another daemon changed since is found
@@ -465,8 +464,8 @@ final class EtcdServiceView {
     private void load() {
         Load l = new Load();
         execute(() -> beginLoad(l));
-        CompletableFuture<Read> read = backend.readService(keyPrefix, kvs -> execute(() -> loadPage(l, kvs)));
-        read.whenComplete((r, err) -> execute(() -> endLoad(l, r, err)));
+        backend.readPages(keyPrefix, kvs -> execute(() -> loadPage(l, kvs)))
+                .whenComplete((revision, err) -> execute(() -> endLoad(l, revision, err)));
     }
 
     private void beginLoad(Load l) {
@@ -489,6 +488,7 @@ final class EtcdServiceView {
         if (closed || l.gen != generation) {
             return;
         }
+        l.subs.removeIf(GuardedSubscription::isClosed);
         forEachInstance(keyPrefix, kvs, (addr, e) -> {
             entries.put(addr, e);
             if (!l.subs.isEmpty()) {
@@ -500,7 +500,7 @@ final class EtcdServiceView {
         });
     }
 
-    private void endLoad(Load l, Read read, Throwable err) {
+    private void endLoad(Load l, Long revision, Throwable err) {
         if (closed || l.gen != generation) {
             return;
         }
@@ -513,7 +513,6 @@ final class EtcdServiceView {
             scheduleRecovery(true);
             return;
         }
-        long revision = read.revision();
         for (GuardedSubscription sub : l.subs) {
             sub.current();
             if (!sub.isClosed()) {

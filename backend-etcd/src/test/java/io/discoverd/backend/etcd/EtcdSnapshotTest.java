@@ -2,18 +2,24 @@ package io.discoverd.backend.etcd;
 
 import static io.discoverd.backend.etcd.EtcdTests.TIMEOUT;
 import static io.discoverd.backend.etcd.EtcdTests.await;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.discoverd.backend.Subscription;
 import io.discoverd.backend.contract.RecordingListener;
+import io.etcd.jetcd.ByteSequence;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -96,8 +102,8 @@ class EtcdSnapshotTest extends EtcdTestBase {
      * A first load that fails between two pages (as when etcd goes away mid-read, or compacts the
      * read's revision; here the failure is injected after the first page): its subscriber has had
      * that page, then gets {@code current()} and the store's error (PROTOCOL.md §5.5.4); the view
-     * loads the service again from scratch, and a later subscriber gets every instance once, then
-     * live changes.
+     * loads the service again from scratch (an instance of the failed page that went away meanwhile
+     * is not kept), and a later subscriber gets every instance once, then live changes.
      */
     @Test
     void aFirstLoadFailingBetweenPages_endsItsSubscriber_andTheViewLoadsAgain() throws Exception {
@@ -111,8 +117,11 @@ class EtcdSnapshotTest extends EtcdTestBase {
             await(w);
         }
         AtomicBoolean injected = new AtomicBoolean();
-        b.beforeNextPage = () -> {
+        AtomicReference<CompletionStage<Void>> unregistered = new AtomicReference<>();
+        b.beforeNextPage = prefix -> {
             if (injected.compareAndSet(false, true)) {
+                // p:0, in the first page, goes away before the view reads the service again.
+                unregistered.set(b.unregister("paged", "p:0"));
                 throw new IllegalStateException("injected between pages");
             }
         };
@@ -127,13 +136,55 @@ class EtcdSnapshotTest extends EtcdTestBase {
         assertTrue(error.startsWith("discoverd: store unavailable") && error.contains("injected between pages"), error);
         first.assertNoViolations();
 
+        await(unregistered.get());
         RecordingListener later = new RecordingListener();
         b.subscribe("paged", later);
         later.awaitCurrent(TIMEOUT);
-        assertEquals(n, later.snapshotByAddr().size(), "every instance (fails on a duplicate)");
+        Map<String, RecordingListener.Event> snap = later.snapshotByAddr();
+        assertEquals(n - 1, snap.size(), "every instance left (fails on a duplicate)");
+        assertTrue(!snap.containsKey("p:0"), "the view kept an instance of the failed load");
         await(b.register("paged", "p:new", null));
         later.awaitOnline(TIMEOUT, "p:new");
         later.assertNoViolations();
+    }
+
+    /**
+     * A whole read of a service (a later subscriber's barrier, a leader lookup) whose revision is
+     * compacted between two of its pages starts again at the current revision instead of failing.
+     */
+    @Test
+    void aWholeReadCompactedBetweenPages_startsAgain() throws Exception {
+        EtcdBackend b = etcdBackend();
+        int n = EtcdBackend.READ_PAGE_KEYS + 40;
+        List<CompletionStage<?>> writes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            writes.add(b.register("compacted", "c:" + i, null));
+        }
+        for (CompletionStage<?> w : writes) {
+            await(w);
+        }
+        CountDownLatch between = new CountDownLatch(1);
+        CountDownLatch compacted = new CountDownLatch(1);
+        b.beforeNextPage = prefix -> {
+            if (between.getCount() > 0) {
+                between.countDown();
+                try {
+                    compacted.await(10, TimeUnit.SECONDS); // the test thread compacts meanwhile
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        long reads = b.serviceReads.get();
+        CompletableFuture<EtcdServiceView.Read> read = b.readService(b.key("compacted", ""));
+        assertTrue(between.await(10, TimeUnit.SECONDS), "the read reached its second page");
+        // A write elsewhere moves the revision; compacting up to it removes the read's.
+        probe.getKVClient().put(ByteSequence.from("/elsewhere", UTF_8), ByteSequence.from("x", UTF_8)).get(10, TimeUnit.SECONDS);
+        probe.getKVClient().compact(EtcdTests.revision(probe)).get(10, TimeUnit.SECONDS);
+        compacted.countDown();
+        EtcdServiceView.Read whole = read.get(10, TimeUnit.SECONDS);
+        assertEquals(n, whole.kvs().size());
+        assertEquals(2, b.serviceReads.get() - reads, "the read and its restart");
     }
 
     /**
