@@ -464,7 +464,7 @@ final class EtcdServiceView {
     private void load() {
         Load l = new Load();
         execute(() -> beginLoad(l));
-        backend.readPages(keyPrefix, kvs -> execute(() -> loadPage(l, kvs)))
+        backend.readPages(keyPrefix, EtcdBackend.READ_PAGE_KEYS, kvs -> execute(() -> loadPage(l, kvs)))
                 .whenComplete((revision, err) -> execute(() -> endLoad(l, revision, err)));
     }
 
