@@ -34,6 +34,17 @@ class EtcdSnapshotTest extends EtcdTestBase {
         return l.awaitCurrent(TIMEOUT).stream().map(RecordingListener.Event::addr).collect(Collectors.toSet());
     }
 
+    /** Registers {@code n} instances {@code <addrPrefix><i>} with attrs {@code i=<i>}, all in flight, and waits for them. */
+    private static void registerAll(EtcdBackend b, String name, String addrPrefix, int n) throws Exception {
+        List<CompletionStage<?>> writes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            writes.add(b.register(name, addrPrefix + i, Map.of("i", "" + i)));
+        }
+        for (CompletionStage<?> w : writes) {
+            await(w);
+        }
+    }
+
     @Test
     void firstSubscriber_readsTheServiceOnce_andAResubscriptionWithinTheLinger_onceMore() throws Exception {
         EtcdBackend b = etcdBackend();
@@ -69,13 +80,7 @@ class EtcdSnapshotTest extends EtcdTestBase {
     void aServiceOfThreePages_firstAndLaterSnapshots_haveEveryInstanceOnce() throws Exception {
         EtcdBackend b = etcdBackend();
         int n = 3 * EtcdBackend.READ_PAGE_KEYS + 19;
-        List<CompletionStage<?>> writes = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            writes.add(b.register("chunks", "c:" + i, Map.of("i", "" + i)));
-        }
-        for (CompletionStage<?> w : writes) {
-            await(w);
-        }
+        registerAll(b, "chunks", "c:", n);
         RecordingListener first = new RecordingListener();
         b.subscribe("chunks", first);
         // Subscribed while the first load is (most likely) under way: it waits with a barrier read of its own.
@@ -105,13 +110,7 @@ class EtcdSnapshotTest extends EtcdTestBase {
     void aFirstLoadFailingBetweenPages_endsItsSubscriber_andTheViewLoadsAgain() throws Exception {
         EtcdBackend b = etcdBackend();
         int n = EtcdBackend.READ_PAGE_KEYS + 40;
-        List<CompletionStage<?>> writes = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            writes.add(b.register("paged", "p:" + i, Map.of("i", "" + i)));
-        }
-        for (CompletionStage<?> w : writes) {
-            await(w);
-        }
+        registerAll(b, "paged", "p:", n);
         AtomicBoolean injected = new AtomicBoolean();
         AtomicReference<CompletionStage<Void>> unregistered = new AtomicReference<>();
         b.beforeNextPage = prefix -> {
@@ -155,13 +154,7 @@ class EtcdSnapshotTest extends EtcdTestBase {
     void aWholeReadCompactedBetweenPages_startsAgain() throws Exception {
         EtcdBackend b = etcdBackend();
         int n = EtcdBackend.READ_PAGE_KEYS + 40;
-        List<CompletionStage<?>> writes = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            writes.add(b.register("compacted", "c:" + i, null));
-        }
-        for (CompletionStage<?> w : writes) {
-            await(w);
-        }
+        registerAll(b, "compacted", "c:", n);
         AtomicBoolean injected = new AtomicBoolean();
         b.beforeNextPage = prefix -> {
             if (injected.compareAndSet(false, true)) {
