@@ -156,16 +156,7 @@ public final class BenchMain implements Callable<Integer> {
         if (ended.get()) {
             return;
         }
-        List<ProcessHandle> children = ProcessHandle.current().descendants().toList();
-        children.forEach(ProcessHandle::destroy);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        for (ProcessHandle p : children) {
-            try {
-                p.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (Exception e) {
-                p.destroyForcibly();
-            }
-        }
+        Processes.stop(ProcessHandle.current().descendants().toList());
         if (work == null) {
             Processes.deleteTree(workDir);
             System.err.println("bench: killed; its stores and daemons were stopped and " + workDir + " deleted");

@@ -1074,10 +1074,7 @@ final class EtcdBackend implements DiscoveryBackend {
     }
 
     private static boolean isLeaseNotFound(Throwable failure) {
-        Throwable root = DiscoveryException.rootCause(failure);
-        if (root instanceof DiscoveryException de && de.getCause() != null) {
-            root = de.getCause();
-        }
+        Throwable root = storeCause(failure);
         return (root instanceof EtcdException ee && ee.getErrorCode() == ErrorCode.NOT_FOUND)
                 || root instanceof io.etcd.jetcd.lease.NoSuchLeaseException
                 || (root.getMessage() != null && root.getMessage().contains("requested lease not found"));

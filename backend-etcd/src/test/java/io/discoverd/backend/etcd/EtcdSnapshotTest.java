@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -43,6 +44,22 @@ class EtcdSnapshotTest extends EtcdTestBase {
         for (CompletionStage<?> w : writes) {
             await(w);
         }
+    }
+
+    /**
+     * Makes the first service read of {@code b} that has a next page fail there, with what
+     * {@code failure} gives (called once, on the daemon's client thread: it must not block).
+     *
+     * @return whether the failure was injected
+     */
+    private static AtomicBoolean failOnceBetweenPages(EtcdBackend b, Supplier<RuntimeException> failure) {
+        AtomicBoolean injected = new AtomicBoolean();
+        b.beforeNextPage = prefix -> {
+            if (injected.compareAndSet(false, true)) {
+                throw failure.get();
+            }
+        };
+        return injected;
     }
 
     @Test
@@ -111,15 +128,12 @@ class EtcdSnapshotTest extends EtcdTestBase {
         EtcdBackend b = etcdBackend();
         int n = EtcdBackend.READ_PAGE_KEYS + 40;
         registerAll(b, "paged", "p:", n);
-        AtomicBoolean injected = new AtomicBoolean();
         AtomicReference<CompletionStage<Void>> unregistered = new AtomicReference<>();
-        b.beforeNextPage = prefix -> {
-            if (injected.compareAndSet(false, true)) {
-                // p:0, in the first page, goes away before the view reads the service again.
-                unregistered.set(b.unregister("paged", "p:0"));
-                throw new IllegalStateException("injected between pages");
-            }
-        };
+        failOnceBetweenPages(b, () -> {
+            // p:0, in the first page, goes away before the view reads the service again.
+            unregistered.set(b.unregister("paged", "p:0"));
+            return new IllegalStateException("injected between pages");
+        });
         RecordingListener first = new RecordingListener();
         b.subscribe("paged", first);
         List<RecordingListener.Event> events = first.awaitUntil(TIMEOUT, "failed()",
@@ -155,13 +169,8 @@ class EtcdSnapshotTest extends EtcdTestBase {
         EtcdBackend b = etcdBackend();
         int n = EtcdBackend.READ_PAGE_KEYS + 40;
         registerAll(b, "compacted", "c:", n);
-        AtomicBoolean injected = new AtomicBoolean();
-        b.beforeNextPage = prefix -> {
-            if (injected.compareAndSet(false, true)) {
-                throw Status.OUT_OF_RANGE.withDescription("etcdserver: mvcc: required revision has been compacted")
-                        .asRuntimeException();
-            }
-        };
+        AtomicBoolean injected = failOnceBetweenPages(b, () -> Status.OUT_OF_RANGE
+                .withDescription("etcdserver: mvcc: required revision has been compacted").asRuntimeException());
         b.wholeReadPageKeys = EtcdBackend.READ_PAGE_KEYS; // two pages
         long reads = b.serviceReads.get();
         EtcdServiceView.Read whole = await(b.readService(b.key("compacted", "")));

@@ -19,7 +19,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.management.MalformedObjectNameException;
 import javax.management.ObjectName;
 import javax.management.remote.JMXConnector;
 import javax.management.remote.JMXConnectorFactory;
@@ -41,6 +40,7 @@ public final class DaemonUnderTest implements AutoCloseable {
     private MemoryMXBean memory;
     private OperatingSystemMXBean os;
     private CompilationMXBean compilation;
+    private List<GarbageCollectorMXBean> collectors;
 
     private DaemonUnderTest(Process process) {
         this.process = process;
@@ -132,6 +132,12 @@ public final class DaemonUnderTest implements AutoCloseable {
                 ManagementFactory.OPERATING_SYSTEM_MXBEAN_NAME, OperatingSystemMXBean.class);
         compilation = ManagementFactory.newPlatformMXBeanProxy(jmx.getMBeanServerConnection(),
                 ManagementFactory.COMPILATION_MXBEAN_NAME, CompilationMXBean.class);
+        collectors = new ArrayList<>();
+        for (ObjectName name : jmx.getMBeanServerConnection().queryNames(
+                new ObjectName(ManagementFactory.GARBAGE_COLLECTOR_MXBEAN_DOMAIN_TYPE + ",*"), null)) {
+            collectors.add(ManagementFactory.newPlatformMXBeanProxy(jmx.getMBeanServerConnection(), name.toString(),
+                    GarbageCollectorMXBean.class));
+        }
     }
 
     /** The daemon's port on 127.0.0.1. */
@@ -175,17 +181,11 @@ public final class DaemonUnderTest implements AutoCloseable {
      * GarbageCollectorMXBeans (for G1, its young and mixed pauses and its full collections).
      */
     public long gcMillis() {
-        try {
-            long total = 0;
-            for (ObjectName name : jmx.getMBeanServerConnection().queryNames(
-                    new ObjectName(ManagementFactory.GARBAGE_COLLECTOR_MXBEAN_DOMAIN_TYPE + ",*"), null)) {
-                total += ManagementFactory.newPlatformMXBeanProxy(jmx.getMBeanServerConnection(), name.toString(),
-                        GarbageCollectorMXBean.class).getCollectionTime();
-            }
-            return total;
-        } catch (IOException | MalformedObjectNameException e) {
-            throw new IllegalStateException("reading the daemon's collectors", e);
+        long total = 0;
+        for (GarbageCollectorMXBean c : collectors) {
+            total += c.getCollectionTime();
         }
+        return total;
     }
 
     /** SIGTERM (the daemon keeps its registrations in the store until their TTL or session ends). */

@@ -39,11 +39,6 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
         void run(long millis) throws Exception;
     }
 
-    /** The daemon JVM's collection time so far, in ms ({@link DaemonUnderTest#gcMillis()}). */
-    public long daemonGcMillis() {
-        return daemon.gcMillis();
-    }
-
     /**
      * JIT compile time so far, in ms, of the daemon's JVM and of this one (the raw client and the load
      * generator), from their CompilationMXBeans.

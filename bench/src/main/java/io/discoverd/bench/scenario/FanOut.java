@@ -105,7 +105,7 @@ public final class FanOut implements Scenario {
             }
             boolean quiet = quietInARow >= QUIET_IN_A_ROW;
             BenchRun.Jit jit0 = run.jit();
-            long gc0 = run.daemonGcMillis();
+            long gc0 = run.daemon().gcMillis();
             BenchRun.Cpu cpu0 = run.cpu();
             for (int k = 0; k < changes; k++) {
                 Change ch = new Change(Addrs.of(7, warmed + k), System.nanoTime(), new CountDownLatch(s), true);
@@ -113,7 +113,7 @@ public final class FanOut implements Scenario {
                 maxPerChange = Math.max(maxPerChange, (System.nanoTime() - ch.sent()) / 1e6);
             }
             BenchRun.Jit jit = run.jit().since(jit0);
-            long gc = run.daemonGcMillis() - gc0;
+            long gc = run.daemon().gcMillis() - gc0;
             BenchRun.Cpu cpu1 = run.cpu();
 
             AtomicReference<CompletableFuture<Long>> rawArrival = new AtomicReference<>();

@@ -7,7 +7,10 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 
 /** Small process and file helpers shared by the bench's store and daemon launchers. */
@@ -35,19 +38,37 @@ public final class Processes {
         return System.getProperty("java.class.path");
     }
 
-    /** SIGTERM, then SIGKILL after 10 s. */
+    /** SIGTERM, then SIGKILL after 10 s ({@link #stop(List)}); {@code null} is fine. */
     public static void stop(Process p) {
-        if (p == null || !p.isAlive()) {
-            return;
+        if (p != null) {
+            stop(List.of(p.toHandle()));
         }
-        p.destroy();
-        try {
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /**
+     * SIGTERM to every process, then SIGKILL to each still running 10 s later (one deadline for all),
+     * waiting up to 10 s more for it to end.
+     */
+    public static void stop(List<ProcessHandle> processes) {
+        processes.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (ProcessHandle p : processes) {
+            if (!awaitExit(p, deadline)) {
+                p.destroyForcibly();
+                awaitExit(p, System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
             }
+        }
+    }
+
+    private static boolean awaitExit(ProcessHandle p, long deadlineNanos) {
+        try {
+            p.onExit().get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+            return true;
+        } catch (TimeoutException | ExecutionException e) {
+            return false;
         } catch (InterruptedException e) {
-            p.destroyForcibly();
             Thread.currentThread().interrupt();
+            return false;
         }
     }
 
