@@ -14,6 +14,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.transport.Transport;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -68,18 +69,25 @@ public final class Daemon implements AutoCloseable {
      * @param config the validated configuration
      * @return the running daemon
      * @throws DaemonStartException with exit code 2 when the backend is unknown or rejects its
-     *                              section, 1 when the data directory is locked or the port cannot
-     *                              be bound
+     *                              section, or the transport named in the config cannot load on
+     *                              this host ({@link io.discoverd.server.config.NetTransport#select()});
+     *                              1 when the data directory is locked or the port cannot be bound
      */
     public static Daemon start(DaemonConfig config) throws DaemonStartException {
         DiscoveryBackendProvider provider = Backends.find(config.backend()).orElseThrow(() -> new DaemonStartException(
                 "backend: no backend named '" + config.backend() + "' is installed (installed: "
                         + String.join(", ", Backends.installedNames()) + ")", 2, null));
+        Transport transport;
+        try {
+            transport = config.transport().select();
+        } catch (IllegalStateException e) {
+            throw new DaemonStartException(e.getMessage(), 2, e);
+        }
         DataDirLock lock = DataDirLock.acquire(config.dataDir());
         Vertx vertx = null;
         DiscoveryBackend backend = null;
         try {
-            vertx = Vertx.vertx();
+            vertx = Vertx.builder().withTransport(transport).build();
             try {
                 backend = provider.create(new BackendContext(vertx, config.backendConfig(), config.registrationTtl(),
                         config.dataDir()));
@@ -124,8 +132,8 @@ public final class Daemon implements AutoCloseable {
             }
             Daemon daemon = new Daemon(lock, vertx, backend, deployment, connections, port);
             self.set(daemon);
-            log.info("discoverd listening on {}:{} (backend {}: {}, data {}, externalIp {})",
-                    config.bind().listenHost(), port, config.backend(), backend.describe(),
+            log.info("discoverd listening on {}:{} (transport {}, backend {}: {}, data {}, externalIp {})",
+                    config.bind().listenHost(), port, transport.name(), config.backend(), backend.describe(),
                     config.dataDir().toAbsolutePath().normalize(),
                     config.externalIp().isEmpty() ? "unset" : config.externalIp());
             return daemon;

@@ -35,7 +35,7 @@ public final class ConfigLoader {
     public static final String EXTERNAL_IP_ENV = "EXTERNAL_IP";
 
     private static final List<String> FIELDS = List.of("bind", "externalIp", "backend", "registrationTtl",
-            "dataDir", "maxMessageBytes", "maxAttrsBytes", "subscriberQueueBytes");
+            "dataDir", "maxMessageBytes", "maxAttrsBytes", "subscriberQueueBytes", "transport");
 
     private static final ObjectMapper YAML = YAMLMapper.builder(new YAMLFactory())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -144,6 +144,9 @@ public final class ConfigLoader {
         int maxMessageBytes = positiveInt(root, "maxMessageBytes", DaemonConfig.DEFAULT_MAX_MESSAGE_BYTES);
         int maxAttrsBytes = positiveInt(root, "maxAttrsBytes", DaemonConfig.DEFAULT_MAX_ATTRS_BYTES);
         int queueBytes = positiveInt(root, "subscriberQueueBytes", DaemonConfig.DEFAULT_SUBSCRIBER_QUEUE_BYTES);
+        NetTransport transport = root.hasNonNull("transport")
+                ? NetTransport.parse("transport", string(root, "transport"))
+                : NetTransport.DEFAULT;
 
         // Checked after the general fields, so a bad field is reported as itself even where the
         // configured backend is not installed.
@@ -163,7 +166,7 @@ public final class ConfigLoader {
             section = new JsonObject(map);
         }
         return new DaemonConfig(bind, externalIp, backend, ttl, dataDir, maxMessageBytes, maxAttrsBytes, queueBytes,
-                section);
+                transport, section);
     }
 
     private static String string(ObjectNode root, String field) {

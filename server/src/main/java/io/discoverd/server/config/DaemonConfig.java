@@ -24,12 +24,13 @@ import java.util.Objects;
  *                             and values ({@code maxAttrsBytes}, default 64 KiB)
  * @param subscriberQueueBytes how many bytes may wait unsent on one connection before the daemon
  *                             closes it as a slow reader ({@code subscriberQueueBytes}, default 8 MiB)
+ * @param transport            the network transport ({@code transport}, default {@link NetTransport#AUTO})
  * @param backendConfig        the backend's own section (the map named like {@code backend}),
  *                             passed to the provider untouched; empty when absent
  */
 public record DaemonConfig(BindAddress bind, String externalIp, String backend, Duration registrationTtl,
                            Path dataDir, int maxMessageBytes, int maxAttrsBytes, int subscriberQueueBytes,
-                           JsonObject backendConfig) {
+                           NetTransport transport, JsonObject backendConfig) {
 
     /** Default backend provider name. */
     public static final String DEFAULT_BACKEND = "zookeeper";
@@ -48,6 +49,7 @@ public record DaemonConfig(BindAddress bind, String externalIp, String backend, 
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(registrationTtl, "registrationTtl");
         Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(transport, "transport");
         backendConfig = backendConfig == null ? new JsonObject() : backendConfig.copy();
     }
 

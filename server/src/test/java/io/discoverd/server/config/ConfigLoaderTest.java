@@ -32,6 +32,7 @@ class ConfigLoaderTest {
         assertEquals(1048576, c.maxMessageBytes());
         assertEquals(65536, c.maxAttrsBytes());
         assertEquals(8 << 20, c.subscriberQueueBytes());
+        assertEquals(NetTransport.AUTO, c.transport());
         assertTrue(c.backendConfig().isEmpty());
     }
 
@@ -64,6 +65,7 @@ class ConfigLoaderTest {
                 maxMessageBytes: 2048
                 maxAttrsBytes: 100
                 subscriberQueueBytes: 4096
+                transport: IO_URING
                 memory:
                   a: 1
                   nested: {b: [1, 2]}
@@ -77,6 +79,7 @@ class ConfigLoaderTest {
         assertEquals(2048, c.maxMessageBytes());
         assertEquals(100, c.maxAttrsBytes());
         assertEquals(4096, c.subscriberQueueBytes());
+        assertEquals(NetTransport.IO_URING, c.transport());
         assertEquals(1, c.backendConfig().getInteger("a"));
         assertEquals(2, c.backendConfig().getJsonObject("nested").getJsonArray("b").getInteger(1));
         assertEquals(2, c.backendConfig().size(), "only the selected backend's section");
@@ -116,6 +119,8 @@ class ConfigLoaderTest {
         assertMessageNames("memory", "backend: memory\nmemory: 3\n");
         assertMessageNames("dataDir", "dataDir: \"\"\n");
         assertMessageNames("registrationTtl", "registrationTtl: 10\n");
+        assertMessageNames("transport", "transport: kqueue\n");
+        assertMessageNames("transport", "transport: [nio]\n");
     }
 
     @Test
