@@ -5,12 +5,14 @@ import io.discoverd.backend.DiscoveryBackend;
 import io.discoverd.backend.DiscoveryBackendProvider;
 import io.discoverd.protocol.rpc.ServerCodecs;
 import io.discoverd.server.config.DaemonConfig;
+import io.discoverd.server.config.NetTransport;
 import io.discoverd.server.http.FrontDoor;
 import io.discoverd.server.rpc.Agent;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
@@ -70,7 +72,7 @@ public final class Daemon implements AutoCloseable {
      * @return the running daemon
      * @throws DaemonStartException with exit code 2 when the backend is unknown or rejects its
      *                              section, or the transport named in the config cannot load on
-     *                              this host ({@link io.discoverd.server.config.NetTransport#select()});
+     *                              this host ({@link NetTransport#select()}) or cannot start its event loops;
      *                              1 when the data directory is locked or the port cannot be bound
      */
     public static Daemon start(DaemonConfig config) throws DaemonStartException {
@@ -87,7 +89,7 @@ public final class Daemon implements AutoCloseable {
         Vertx vertx = null;
         DiscoveryBackend backend = null;
         try {
-            vertx = Vertx.builder().withTransport(transport).build();
+            vertx = startVertx(config, transport);
             try {
                 backend = provider.create(new BackendContext(vertx, config.backendConfig(), config.registrationTtl(),
                         config.dataDir()));
@@ -137,7 +139,7 @@ public final class Daemon implements AutoCloseable {
                     config.dataDir().toAbsolutePath().normalize(),
                     config.externalIp().isEmpty() ? "unset" : config.externalIp());
             return daemon;
-        } catch (DaemonStartException | RuntimeException e) {
+        } catch (DaemonStartException | RuntimeException | Error e) {
             if (backend != null) {
                 await(backend.close().toCompletableFuture());
             }
@@ -147,6 +149,32 @@ public final class Daemon implements AutoCloseable {
             lock.close();
             throw e;
         }
+    }
+
+    /**
+     * Builds Vert.x on {@code transport}. Netty decides whether a native transport is available with
+     * a small probe; the event loops' own rings and epoll instances are made here and can still fail
+     * (a low {@code RLIMIT_MEMLOCK} for io_uring on older kernels, a low open-file limit), and Vert.x
+     * falls back to NIO silently when handed a transport it cannot use: both stop the start.
+     *
+     * @throws DaemonStartException with exit code 2 when the event loops cannot be made on the
+     *                              transport, or Vert.x runs on another one
+     */
+    private static Vertx startVertx(DaemonConfig config, Transport transport) throws DaemonStartException {
+        Vertx vertx;
+        try {
+            vertx = Vertx.builder().withTransport(transport).build();
+        } catch (RuntimeException e) {
+            throw new DaemonStartException("transport: " + transport.name() + " cannot start its event loops: " + e, 2, e);
+        }
+        if (((VertxInternal) vertx).transport() != transport.implementation()) {
+            await(vertx.close());
+            throw new DaemonStartException("transport: " + transport.name() + " was not taken by Vert.x", 2, null);
+        }
+        if (config.transport() == NetTransport.AUTO && transport == Transport.NIO) {
+            log.info("transport: auto takes nio: {}", NetTransport.autoFallbackReason());
+        }
+        return vertx;
     }
 
     /** The port actually bound (differs from the configured one when that is 0). */

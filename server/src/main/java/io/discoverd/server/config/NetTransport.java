@@ -7,15 +7,17 @@ import java.util.Locale;
 import java.util.function.Function;
 
 /**
- * The network transport under the daemon's listener and client connections ({@code transport} in
- * {@code conf/discoverd.yaml}): Java's NIO, or one of Netty's native Linux transports, which move
- * the same bytes with less CPU per system call (a fan-out makes one write per subscriber).
+ * The network transport under the daemon's listener, its client connections and the etcd backend's
+ * gRPC connections ({@code transport} in {@code conf/discoverd.yaml}; ZooKeeper's client keeps its
+ * own NIO connection): Java's NIO, or one of Netty's native Linux transports, which move the same
+ * bytes with less CPU per system call (a fan-out makes one write per subscriber).
  *
- * <p>{@link #AUTO}, the default, takes Vert.x's own preference: the native transport when this host
- * can load it (epoll on Linux, io_uring where epoll cannot load), otherwise NIO, as Vert.x's
- * {@code preferNativeTransport} does. io_uring is only taken when named, as in Vert.x and Reactor
- * Netty: many hosts and container runtimes disable it, and operators often want it off. A transport
- * named explicitly must load, or the daemon does not start.
+ * <p>{@link #AUTO}, the default, is Netty's epoll transport when it loads on this host (Linux on
+ * x86-64, the native library shipped with the daemon), otherwise NIO (macOS, Windows, other CPUs,
+ * or a host where the library cannot be loaded; {@link #autoFallbackReason()} says why). io_uring is
+ * only taken when named, as in Vert.x's and Reactor Netty's own preference: many hosts and container
+ * runtimes disable it, and operators often want it off. A transport named explicitly must load, or
+ * the daemon does not start.
  *
  * <p>Immutable and thread-safe.
  */
@@ -70,31 +72,51 @@ public enum NetTransport {
      *                               message gives Netty's reason
      */
     public Transport select() {
-        return select(this, Transport.nativeTransport(), NetTransport::vertx);
+        return select(this, NetTransport::vertx);
     }
 
     /**
-     * {@link #select()} with the host's facts given, for tests.
+     * {@link #select()} with the host's transports given, for tests.
      *
-     * @param wanted     the setting
-     * @param preferred  Vert.x's preferred native transport for this OS ({@code null} when none)
-     * @param lookup     the Vert.x transport of an explicit setting ({@code null} when Vert.x has none
-     *                   for this OS)
+     * @param wanted the setting
+     * @param lookup the Vert.x transport of a named setting ({@code null} when Vert.x has none here:
+     *               its classes are missing)
+     * @return the transport to build Vert.x with; never {@code null}
+     * @throws IllegalStateException when {@code wanted} names a transport that cannot be loaded
      */
-    static Transport select(NetTransport wanted, Transport preferred, Function<NetTransport, Transport> lookup) {
+    static Transport select(NetTransport wanted, Function<NetTransport, Transport> lookup) {
         if (wanted == AUTO) {
-            return preferred != null && preferred.available() ? preferred : Transport.NIO;
+            Transport epoll = lookup.apply(EPOLL);
+            return epoll != null && epoll.available() ? epoll : Transport.NIO;
         }
         Transport t = lookup.apply(wanted);
-        if (t == null) {
-            throw new IllegalStateException("transport: " + wanted.configName + " is not available on this host");
-        }
-        if (!t.available()) {
-            Throwable why = t.unavailabilityCause();
+        if (t == null || !t.available()) {
+            Throwable why = t == null ? null : t.unavailabilityCause();
             throw new IllegalStateException("transport: " + wanted.configName + " is not available on this host"
                     + (why == null ? "" : ": " + why) + " (transport: auto or nio work everywhere)");
         }
         return t;
+    }
+
+    /**
+     * Why {@link #AUTO} takes NIO on this host, for the start-up log.
+     *
+     * @return {@code null} when epoll loads (AUTO takes it); otherwise a short reason with Netty's cause
+     */
+    public static String autoFallbackReason() {
+        return autoFallbackReason(NetTransport::vertx);
+    }
+
+    static String autoFallbackReason(Function<NetTransport, Transport> lookup) {
+        Transport epoll = lookup.apply(EPOLL);
+        if (epoll == null) {
+            return "epoll's classes are not on the class path";
+        }
+        if (epoll.available()) {
+            return null;
+        }
+        Throwable why = epoll.unavailabilityCause();
+        return "epoll is not available on this host" + (why == null ? "" : ": " + why);
     }
 
     private static Transport vertx(NetTransport n) {

@@ -52,6 +52,7 @@ class ConfigLoaderTest {
         assertEquals("zookeeper", c.backend());
         assertEquals(1111, c.bind().port());
         assertEquals("embedded", c.backendConfig().getString("connect"));
+        assertEquals(NetTransport.AUTO, c.transport());
     }
 
     @Test

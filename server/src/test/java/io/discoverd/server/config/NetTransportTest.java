@@ -3,7 +3,6 @@ package io.discoverd.server.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.transport.Transport;
 import java.util.Map;
@@ -42,25 +41,37 @@ class NetTransportTest {
             new UnsupportedOperationException("io_uring_setup: Operation not permitted"));
 
     @Test
-    void auto_takesThePreferredNativeTransport_whenItLoads_elseNio() {
-        assertSame(EPOLL_LOADS, NetTransport.select(NetTransport.AUTO, EPOLL_LOADS, n -> null));
-        assertSame(Transport.NIO, NetTransport.select(NetTransport.AUTO, URING_REFUSED, n -> null));
-        assertSame(Transport.NIO, NetTransport.select(NetTransport.AUTO, null, n -> null), "no native transport for this OS");
+    void auto_takesEpoll_whenItLoads_elseNio_andNeverIoUringUnasked() {
+        Transport uringLoads = fake("io_uring", null);
+        Transport epollRefused = fake("epoll", new UnsatisfiedLinkError("no netty_transport_native_epoll_aarch_64"));
+        assertSame(EPOLL_LOADS, NetTransport.select(NetTransport.AUTO,
+                Map.of(NetTransport.EPOLL, EPOLL_LOADS, NetTransport.IO_URING, uringLoads)::get));
+        assertSame(Transport.NIO, NetTransport.select(NetTransport.AUTO,
+                Map.of(NetTransport.EPOLL, epollRefused, NetTransport.IO_URING, uringLoads)::get),
+                "io_uring only when named, even where epoll cannot load");
+        assertSame(Transport.NIO, NetTransport.select(NetTransport.AUTO, n -> null), "no epoll classes (not shipped)");
+    }
+
+    @Test
+    void autoFallbackReason_isNullWhenEpollLoads_elseGivesNettysCause() {
+        assertEquals(null, NetTransport.autoFallbackReason(n -> EPOLL_LOADS));
+        assertEquals("epoll is not available on this host: java.lang.UnsatisfiedLinkError: no epoll here",
+                NetTransport.autoFallbackReason(n -> fake("epoll", new UnsatisfiedLinkError("no epoll here"))));
+        assertEquals("epoll's classes are not on the class path", NetTransport.autoFallbackReason(n -> null));
     }
 
     @Test
     void aNamedTransport_mustLoad_andTheErrorGivesNettysReason() {
         Map<NetTransport, Transport> host = Map.of(NetTransport.EPOLL, EPOLL_LOADS, NetTransport.IO_URING, URING_REFUSED);
-        assertSame(EPOLL_LOADS, NetTransport.select(NetTransport.EPOLL, null, host::get));
+        assertSame(EPOLL_LOADS, NetTransport.select(NetTransport.EPOLL, host::get));
 
-        var refused = assertThrows(IllegalStateException.class,
-                () -> NetTransport.select(NetTransport.IO_URING, EPOLL_LOADS, host::get));
-        assertTrue(refused.getMessage().startsWith("transport: io_uring is not available on this host: "), refused.getMessage());
-        assertTrue(refused.getMessage().contains("Operation not permitted"), refused.getMessage());
+        var refused = assertThrows(IllegalStateException.class, () -> NetTransport.select(NetTransport.IO_URING, host::get));
+        assertEquals("transport: io_uring is not available on this host: java.lang.UnsupportedOperationException: "
+                + "io_uring_setup: Operation not permitted (transport: auto or nio work everywhere)", refused.getMessage());
 
-        var absent = assertThrows(IllegalStateException.class,
-                () -> NetTransport.select(NetTransport.EPOLL, null, n -> null));
-        assertTrue(absent.getMessage().startsWith("transport: epoll is not available on this host"), absent.getMessage());
+        var absent = assertThrows(IllegalStateException.class, () -> NetTransport.select(NetTransport.EPOLL, n -> null));
+        assertEquals("transport: epoll is not available on this host (transport: auto or nio work everywhere)",
+                absent.getMessage());
     }
 
     @Test
