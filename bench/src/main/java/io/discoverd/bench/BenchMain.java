@@ -179,7 +179,9 @@ public final class BenchMain implements Callable<Integer> {
              WireClient wire = new WireClient(2)) {
             report.note("[" + name + "] store " + store.address() + ", daemon pid " + daemon.pid() + " (-Xmx"
                     + profile.daemonHeap() + ", registrationTtl " + REGISTRATION_TTL_SECONDS
-                    + " s: no instance expires during the run, so none needs heartbeats)");
+                    + " s: no instance expires during the run, so none needs heartbeats); network transport: the daemon "
+                    + daemon.transport() + ", the load generator " + wire.transport()
+                    + (name.equals("etcd") ? ", the raw jetcd client " + ((EtcdRaw) raw).transport() : ""));
             BenchRun run = new BenchRun(name, profile, store, daemon, raw, wire, report, console, REGISTRATION_TTL_SECONDS);
             for (Map.Entry<Integer, Scenario> s : scenarios().entrySet()) {
                 if (!wanted(s.getKey())) {

@@ -31,11 +31,13 @@ import javax.management.remote.JMXServiceURL;
  */
 public final class DaemonUnderTest implements AutoCloseable {
 
-    private static final Pattern LISTENING = Pattern.compile("discoverd listening on (\\S+):(\\d+) ");
+    private static final Pattern LISTENING = Pattern.compile("discoverd listening on (\\S+):(\\d+) \\(transport ([^,]+),");
 
     private final Process process;
     private final long startedNanos = System.nanoTime();
     private final AtomicInteger port = new AtomicInteger(-1);
+    /** The transport named in the daemon's start-up line; set once it listens. */
+    private volatile String transport = "?";
     private JMXConnector jmx;
     private MemoryMXBean memory;
     private OperatingSystemMXBean os;
@@ -104,6 +106,7 @@ public final class DaemonUnderTest implements AutoCloseable {
                     while ((line = r.readLine()) != null) {
                         Matcher m = LISTENING.matcher(line);
                         if (m.find()) {
+                            transport = m.group(3);
                             return Integer.parseInt(m.group(2));
                         }
                     }
@@ -148,6 +151,11 @@ public final class DaemonUnderTest implements AutoCloseable {
     /** When the daemon's process was started ({@link System#nanoTime()}). */
     public long startedNanos() {
         return startedNanos;
+    }
+
+    /** The network transport the daemon says it runs on ({@code epoll}, {@code nio}, ...). */
+    public String transport() {
+        return transport;
     }
 
     /** The daemon's process id. */

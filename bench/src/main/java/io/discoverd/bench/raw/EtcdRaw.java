@@ -1,5 +1,6 @@
 package io.discoverd.bench.raw;
 
+import io.discoverd.bench.wire.WireClient;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.Watch;
@@ -10,6 +11,8 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -26,6 +29,7 @@ public final class EtcdRaw implements RawStore {
     private static final String PREFIX = "/raw/services/";
     private static final String READY = "~ready";
 
+    private final Vertx vertx;
     private final Client client;
     private final long ttlSeconds;
     private final Map<String, Long> leases = new ConcurrentHashMap<>();
@@ -35,8 +39,16 @@ public final class EtcdRaw implements RawStore {
      * @param ttlSeconds the TTL of each registration's lease, as the daemon's registrationTtl
      */
     public EtcdRaw(String endpoint, long ttlSeconds) {
-        this.client = Client.builder().endpoints(endpoint).build();
+        // The transport the daemon's own jetcd client runs on (its Vert.x: transport auto), so that the
+        // raw side's gRPC calls cost what the daemon's do.
+        this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setUseDaemonThread(true));
+        this.client = Client.builder().endpoints(endpoint).vertx(vertx).build();
         this.ttlSeconds = ttlSeconds;
+    }
+
+    /** The network transport of the raw client's gRPC connection ({@code epoll}, {@code nio}, ...). */
+    public String transport() {
+        return WireClient.transportOf(vertx);
     }
 
     @Override
@@ -136,5 +148,6 @@ public final class EtcdRaw implements RawStore {
     @Override
     public void close() {
         client.close();
+        vertx.close().await();
     }
 }

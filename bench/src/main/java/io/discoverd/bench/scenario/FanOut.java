@@ -162,7 +162,7 @@ public final class FanOut implements Scenario {
                     + MAX_WARM_CHANGES
                     + (quiet ? "" : ": still compiling when they ran out") + "); clock from the Register"
                     + " being sent to each subscriber's receipt (raw: " + run.raw().watchCalls() + ", from its create"
-                    + " being sent); slowest full delivery of one change " + String.format(java.util.Locale.ROOT, "%.1f", maxPerChange)
+                    + " being sent, " + changes + " timed after " + RAW_WARM_CHANGES + " warm); slowest full delivery of one change " + String.format(java.util.Locale.ROOT, "%.1f", maxPerChange)
                     + " ms; watches: " + (run.backend().equals("etcd") ? "etcd_debugging_mvcc_watcher_total" : "ZooKeeper sessions watching " + dir + " (wchp)")
                     + " before and after the subscribers; the p99 target applies at 10,000 subscribers");
         } finally {

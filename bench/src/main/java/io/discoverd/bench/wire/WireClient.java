@@ -3,8 +3,10 @@ package io.discoverd.bench.wire;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.transport.Transport;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,6 +28,25 @@ public final class WireClient implements AutoCloseable {
         vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(eventLoops).setWorkerPoolSize(1)
                 .setBlockedThreadCheckInterval(10).setBlockedThreadCheckIntervalUnit(TimeUnit.SECONDS));
         net = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true).setConnectTimeout(30_000));
+    }
+
+    /** The transport of these connections ({@code epoll}, {@code nio}, ...). */
+    public String transport() {
+        return transportOf(vertx);
+    }
+
+    /**
+     * The name of the transport a Vert.x instance runs on ({@code epoll}, {@code io_uring},
+     * {@code nio}, {@code kqueue}), as the daemon's start-up line names its own.
+     */
+    public static String transportOf(Vertx vertx) {
+        io.vertx.core.spi.transport.Transport running = ((VertxInternal) vertx).transport();
+        for (Transport t : new Transport[] {Transport.EPOLL, Transport.IO_URING, Transport.KQUEUE, Transport.NIO}) {
+            if (t != null && t.available() && t.implementation() == running) {
+                return t.name();
+            }
+        }
+        return running.getClass().getSimpleName();
     }
 
     /**
