@@ -181,7 +181,8 @@ public final class BenchMain implements Callable<Integer> {
                     + profile.daemonHeap() + ", registrationTtl " + REGISTRATION_TTL_SECONDS
                     + " s: no instance expires during the run, so none needs heartbeats); network transport: the daemon "
                     + daemon.transport() + ", the load generator " + wire.transport()
-                    + (name.equals("etcd") ? ", the raw jetcd client " + ((EtcdRaw) raw).transport() : ""));
+                    + (name.equals("etcd") ? ", the raw jetcd client " + ((EtcdRaw) raw).transport()
+                            : "; ZooKeeper's own client (the daemon's and the raw Curator one) keeps its NIO connection"));
             BenchRun run = new BenchRun(name, profile, store, daemon, raw, wire, report, console, REGISTRATION_TTL_SECONDS);
             for (Map.Entry<Integer, Scenario> s : scenarios().entrySet()) {
                 if (!wanted(s.getKey())) {

@@ -172,7 +172,7 @@ public final class Daemon implements AutoCloseable {
             throw new DaemonStartException("transport: " + transport.name() + " was not taken by Vert.x", 2, null);
         }
         if (config.transport() == NetTransport.AUTO && transport == Transport.NIO) {
-            log.info("transport: auto takes nio: {}", NetTransport.autoFallbackReason());
+            log.warn("transport auto: using nio, because {}", NetTransport.autoFallbackReason());
         }
         return vertx;
     }

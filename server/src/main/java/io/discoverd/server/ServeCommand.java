@@ -23,7 +23,8 @@ import picocli.CommandLine.ParentCommand;
  *
  * <p>Exit status: 0 after a drain ({@code POST /drain}); 143 after a stop by SIGTERM and 130 after
  * Ctrl-C (the JVM's own status for a signal, after the shutdown hook has stopped the daemon); 2 for
- * invalid flags or configuration (the message names the field); 1 when the daemon cannot start for
+ * invalid flags or configuration (the message names the field), a {@code transport} this host cannot
+ * run included; 1 when the daemon cannot start for
  * another reason (a locked data directory, a port in use).
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION,
@@ -31,7 +32,7 @@ import picocli.CommandLine.ParentCommand;
         exitCodeListHeading = ExitCodes.HEADING,
         exitCodeList = {"0:stopped by a drain (POST /drain)",
                 "1:the daemon cannot start (data directory locked, port in use, ...)",
-                "2:invalid flags or configuration",
+                "2:invalid flags or configuration (a transport this host cannot run included)",
                 "130:stopped by Ctrl-C (SIGINT)",
                 "143:stopped by SIGTERM"})
 final class ServeCommand implements Callable<Integer> {

@@ -58,7 +58,7 @@ class NativeTransportUnavailableTest {
         try (DaemonProcess d = DaemonProcess.start(work, config(work, "auto"), Map.of("DISCOVERD_JAVA_OPTS", NO_NATIVE),
                 "127.0.0.1:0")) {
             assertTrue(d.output().contains("(transport nio, "), d.output());
-            assertTrue(d.output().contains("transport: auto takes nio: epoll is not available on this host: "), d.output());
+            assertTrue(d.output().contains("transport auto: using nio, because epoll is not available on this host: "), d.output());
             try (JsonRpcClient c = JsonRpcClient.connect(d.port())) {
                 assertEquals("127.0.0.1:80", c.register("nio", ":80", Map.of()));
             }
