@@ -72,8 +72,9 @@ public final class Daemon implements AutoCloseable {
      * @return the running daemon
      * @throws DaemonStartException with exit code 2 when the backend is unknown or rejects its
      *                              section, or the transport named in the config cannot load on
-     *                              this host ({@link NetTransport#select()}) or cannot start its event loops;
-     *                              1 when the data directory is locked or the port cannot be bound
+     *                              this host ({@link NetTransport#select()}) or cannot start its
+     *                              event loops; 1 when the data directory is locked or the port
+     *                              cannot be bound
      */
     public static Daemon start(DaemonConfig config) throws DaemonStartException {
         DiscoveryBackendProvider provider = Backends.find(config.backend()).orElseThrow(() -> new DaemonStartException(

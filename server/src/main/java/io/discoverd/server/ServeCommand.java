@@ -24,8 +24,8 @@ import picocli.CommandLine.ParentCommand;
  * <p>Exit status: 0 after a drain ({@code POST /drain}); 143 after a stop by SIGTERM and 130 after
  * Ctrl-C (the JVM's own status for a signal, after the shutdown hook has stopped the daemon); 2 for
  * invalid flags or configuration (the message names the field), a {@code transport} this host cannot
- * run included; 1 when the daemon cannot start for
- * another reason (a locked data directory, a port in use).
+ * run included; 1 when the daemon cannot start for another reason (a locked data directory, a port
+ * in use).
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, version = CliEnvironment.VERSION,
         description = "Runs the daemon (the default when no subcommand is given).",
