@@ -174,15 +174,15 @@ public final class BenchMain implements Callable<Integer> {
         try (StoreServer store = name.equals("etcd") ? EtcdServerProcess.start(dir.resolve("store"))
                         : ZooKeeperServerProcess.start(dir.resolve("store"), profile.daemonHeap());
              DaemonUnderTest daemon = DaemonUnderTest.start(jar, dir.resolve("daemon"), daemonConfig(store, dir), profile.daemonHeap());
-             RawStore raw = name.equals("etcd") ? new EtcdRaw(store.address(), REGISTRATION_TTL_SECONDS)
+             RawStore raw = name.equals("etcd") ? new EtcdRaw(store.address(), REGISTRATION_TTL_SECONDS, daemon.transport())
                      : new ZooKeeperRaw(store.address());
-             WireClient wire = new WireClient(2)) {
+             WireClient wire = new WireClient(2, daemon.transport())) {
             report.note("[" + name + "] store " + store.address() + ", daemon pid " + daemon.pid() + " (-Xmx"
                     + profile.daemonHeap() + ", registrationTtl " + REGISTRATION_TTL_SECONDS
-                    + " s: no instance expires during the run, so none needs heartbeats); network transport: the daemon "
-                    + daemon.transport() + ", the load generator " + wire.transport()
-                    + (name.equals("etcd") ? ", the raw jetcd client " + ((EtcdRaw) raw).transport()
-                            : "; ZooKeeper's own client (the daemon's and the raw Curator one) keeps its NIO connection"));
+                    + " s: no instance expires during the run, so none needs heartbeats); network transport: "
+                    + daemon.transport() + ", as the daemon's start-up line names it, for the daemon and the load generator"
+                    + (name.equals("etcd") ? " and the raw jetcd client"
+                            : "; ZooKeeper's own clients (the daemon's and the raw Curator one) keep their NIO connection"));
             BenchRun run = new BenchRun(name, profile, store, daemon, raw, wire, report, console, REGISTRATION_TTL_SECONDS);
             for (Map.Entry<Integer, Scenario> s : scenarios().entrySet()) {
                 if (!wanted(s.getKey())) {

@@ -10,13 +10,11 @@ import ch.qos.logback.core.read.ListAppender;
 import io.discoverd.server.testing.RpcClient;
 import io.discoverd.server.testing.TestDaemon;
 import io.discoverd.protocol.Args;
-import io.discoverd.server.config.NetTransport;
 import io.vertx.core.transport.Transport;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -57,14 +55,7 @@ class DaemonTest {
     @ParameterizedTest
     @ValueSource(strings = {"auto", "nio", "epoll", "io_uring"})
     void eachTransport_servesRegisterSubscribeAndChanges(String name) throws Exception {
-        NetTransport setting = NetTransport.parse("transport", name);
-        Transport expected;
-        try {
-            expected = setting.select();
-        } catch (IllegalStateException notHere) {
-            Assumptions.abort(notHere.getMessage());
-            return;
-        }
+        Transport expected = TestDaemon.assumeTransportLoads(name);
         Logger logger = (Logger) LoggerFactory.getLogger(Daemon.class);
         ListAppender<ILoggingEvent> appender = new ListAppender<>();
         appender.start();

@@ -1,6 +1,6 @@
 package io.discoverd.bench.raw;
 
-import io.discoverd.bench.wire.WireClient;
+import io.discoverd.bench.wire.Transports;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.Watch;
@@ -37,18 +37,13 @@ public final class EtcdRaw implements RawStore {
     /**
      * @param endpoint   the etcd client URL
      * @param ttlSeconds the TTL of each registration's lease, as the daemon's registrationTtl
+     * @param transport  the daemon's transport, which its own jetcd client rides ({@link Transports}),
+     *                   so that the raw side's gRPC calls cost what the daemon's do
      */
-    public EtcdRaw(String endpoint, long ttlSeconds) {
-        // The transport the daemon's own jetcd client runs on (its Vert.x: transport auto), so that the
-        // raw side's gRPC calls cost what the daemon's do.
-        this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setUseDaemonThread(true));
+    public EtcdRaw(String endpoint, long ttlSeconds, String transport) {
+        this.vertx = Transports.vertx(transport, new VertxOptions().setUseDaemonThread(true));
         this.client = Client.builder().endpoints(endpoint).vertx(vertx).build();
         this.ttlSeconds = ttlSeconds;
-    }
-
-    /** The network transport of the raw client's gRPC connection ({@code epoll}, {@code nio}, ...). */
-    public String transport() {
-        return WireClient.transportOf(vertx);
     }
 
     @Override

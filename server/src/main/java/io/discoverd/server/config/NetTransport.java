@@ -91,9 +91,8 @@ public enum NetTransport {
         }
         Transport t = lookup.apply(wanted);
         if (t == null || !t.available()) {
-            Throwable why = t == null ? null : t.unavailabilityCause();
-            throw new IllegalStateException("transport: " + wanted.configName + " is not available on this host"
-                    + (why == null ? "" : ": " + why) + " (transport: auto or nio work everywhere)");
+            throw new IllegalStateException("transport: " + unavailable(wanted.configName, t)
+                    + " (transport: auto or nio work everywhere)");
         }
         return t;
     }
@@ -112,11 +111,13 @@ public enum NetTransport {
         if (epoll == null) {
             return "epoll's classes are not on the class path";
         }
-        if (epoll.available()) {
-            return null;
-        }
-        Throwable why = epoll.unavailabilityCause();
-        return "epoll is not available on this host" + (why == null ? "" : ": " + why);
+        return epoll.available() ? null : unavailable(EPOLL.configName, epoll);
+    }
+
+    /** "{@code name} is not available on this host", with Netty's reason when {@code t} gives one. */
+    private static String unavailable(String name, Transport t) {
+        Throwable why = t == null ? null : t.unavailabilityCause();
+        return name + " is not available on this host" + (why == null ? "" : ": " + why);
     }
 
     private static Transport vertx(NetTransport n) {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.discoverd.protocol.Args;
 import io.discoverd.protocol.ServiceUpdate;
-import io.discoverd.server.config.NetTransport;
 import io.discoverd.server.testing.RpcClient;
 import io.discoverd.server.testing.RpcClient.Reply;
 import io.discoverd.server.testing.TestDaemon;
@@ -20,7 +19,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -423,11 +421,7 @@ class SessionTest {
     @ParameterizedTest
     @ValueSource(strings = {"nio", "epoll", "io_uring"})
     void slowReader_isDisconnected_whileOtherConnectionsKeepWorking(String transport) throws Exception {
-        try {
-            NetTransport.parse("transport", transport).select();
-        } catch (IllegalStateException notHere) {
-            Assumptions.abort(notHere.getMessage());
-        }
+        TestDaemon.assumeTransportLoads(transport);
         start("subscriberQueueBytes: 65536", "transport: " + transport);
         WireClient slow = new WireClient(daemon.port(), 4096);
         slow.write(WireClient.JSON_CONNECT);

@@ -5,8 +5,11 @@ import io.discoverd.server.Backends;
 import io.discoverd.server.Daemon;
 import io.discoverd.server.config.ConfigLoader;
 import io.discoverd.server.config.DaemonConfig;
+import io.discoverd.server.config.NetTransport;
+import io.vertx.core.transport.Transport;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
 
 /** Starts a real {@link Daemon} in-process on 127.0.0.1:0 over the in-memory backend. */
 public final class TestDaemon implements AutoCloseable {
@@ -34,6 +37,19 @@ public final class TestDaemon implements AutoCloseable {
         }
         DaemonConfig config = ConfigLoader.parse(yaml.toString(), "test", null, Map.of(), Backends.installedNames());
         return new TestDaemon(Daemon.start(config));
+    }
+
+    /**
+     * The Vert.x transport a {@code transport} setting takes on this host; aborts the calling test
+     * (skipped, with Netty's reason) when it names one this host cannot load.
+     */
+    public static Transport assumeTransportLoads(String setting) {
+        try {
+            return NetTransport.parse("transport", setting).select();
+        } catch (IllegalStateException notHere) {
+            Assumptions.abort(notHere.getMessage());
+            throw notHere; // not reached: abort throws
+        }
     }
 
     public int port() {
