@@ -9,7 +9,10 @@ import java.util.Objects;
 /**
  * What the daemon hands a backend when it creates it.
  *
- * @param vertx           the daemon's Vert.x instance (share it; do not start another)
+ * @param vertx           the daemon's Vert.x instance: share it for timers and contexts. A store
+ *                        client that does its network I/O on Vert.x gets an event loop of its own,
+ *                        on this instance's transport, so that store traffic and client connections
+ *                        do not queue behind each other on one thread (the etcd backend's jetcd client does)
  * @param config          the backend's own section of {@code conf/discoverd.yaml} (e.g. the
  *                        {@code zookeeper} map), never {@code null}, empty when absent
  * @param registrationTtl the registration TTL ({@code registrationTtl}, default 10 s)

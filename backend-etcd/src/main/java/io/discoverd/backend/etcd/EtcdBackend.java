@@ -94,9 +94,10 @@ import org.slf4j.LoggerFactory;
  * since they are keep-alives (etcd does not expire leases while it has no leader, and extends them
  * when a leader is elected). Open subscriptions resume when etcd returns.
  *
- * <p>Threading: jetcd completes futures and calls watch listeners on the daemon's Vert.x event loops;
- * nothing here blocks them. Each watched service has a sequential executor (Guava's, on a cached
- * pool); operations on one instance key run one after another, in call order.
+ * <p>Threading: jetcd completes futures and calls watch listeners on the store client's own event
+ * loop ({@link EtcdBackendProvider#storeVertx}), never on the daemon's; nothing here blocks it. Each
+ * watched service has a sequential executor (Guava's, on a small fixed pool); operations on one
+ * instance key run one after another, in call order. Timers run on the daemon's Vert.x.
  *
  * <p>Thread-safe.
  */
@@ -141,7 +142,10 @@ final class EtcdBackend implements DiscoveryBackend {
     private final KV kv;
     private final Lease leases;
     private final Watch watch;
+    /** The daemon's Vert.x: timers only. */
     private final Vertx vertx;
+    /** The store client's own Vert.x ({@link EtcdBackendProvider#storeVertx}), closed at the backend's close; tests read it. */
+    final Vertx storeVertx;
     private final String description;
     private final String servicesPrefix;
     private final Duration ttl;
@@ -187,9 +191,9 @@ final class EtcdBackend implements DiscoveryBackend {
     private CompletableFuture<Void> stopped;
     /**
      * jetcd's connection manager (package-private in jetcd 0.8.6), reached once by reflection for the
-     * two workarounds below ({@link #closeKeepingVertx}, {@link #resetReconnectBackoff}) and for the
-     * stub of the keep-alive stream ({@link #leaseStub}); {@code null} when a jetcd whose layout changed
-     * hides it (then neither workaround runs, keep-alives open a stream each, and a warning says so).
+     * reconnect workaround ({@link #resetReconnectBackoff}) and for the stub of the keep-alive stream
+     * ({@link #leaseStub}); {@code null} when a jetcd whose layout changed hides it (then the workaround
+     * does not run, keep-alives open a stream each, and a warning says so).
      */
     private final Object jetcdConnections;
     /**
@@ -217,12 +221,17 @@ final class EtcdBackend implements DiscoveryBackend {
         }
     }
 
-    EtcdBackend(Client client, Vertx vertx, EtcdConfig config, Duration registrationTtl) {
+    /**
+     * @param vertx      the daemon's Vert.x, for timers
+     * @param storeVertx the Vert.x {@code client} runs on, the backend's own: closed at the backend's close
+     */
+    EtcdBackend(Client client, Vertx vertx, Vertx storeVertx, EtcdConfig config, Duration registrationTtl) {
         this.client = client;
         this.kv = client.getKVClient();
         this.leases = client.getLeaseClient();
         this.watch = client.getWatchClient();
         this.vertx = vertx;
+        this.storeVertx = storeVertx;
         this.description = "etcd " + String.join(",", config.endpoints()) + " " + config.prefix();
         this.servicesPrefix = config.prefix() + "/services/";
         this.ttl = registrationTtl;
@@ -871,13 +880,15 @@ final class EtcdBackend implements DiscoveryBackend {
         if (keepAlives != null) {
             keepAlives.close();
         }
+        // jetcd's close also closes the Vert.x it runs on (the backend's own); the second close waits for it.
         return CompletableFuture.runAsync(() -> {
-            if (jetcdConnections != null) {
-                closeKeepingVertx();
-            }
+            client.close();
             pool.shutdown();
         }, pool).exceptionally(e -> {
             LOG.debug("closing the etcd client", e);
+            return null;
+        }).thenCompose(v -> storeVertx.close().toCompletionStage()).exceptionally(e -> {
+            LOG.debug("closing the etcd client's Vert.x", e);
             return null;
         });
     }
@@ -888,28 +899,10 @@ final class EtcdBackend implements DiscoveryBackend {
             cm.setAccessible(true);
             return cm.get(client);
         } catch (ReflectiveOperationException | RuntimeException e) {
-            LOG.warn("cannot reach jetcd's connection manager ({}): the client will be left open at a stop (closing it"
-                    + " would close the daemon's Vert.x), and reconnecting after a long etcd outage may take up to 2 minutes",
-                    e.toString());
+            LOG.warn("cannot reach jetcd's connection manager ({}): reconnecting after a long etcd outage may take up to"
+                    + " 2 minutes, and each heartbeat's keep-alive opens a stream of its own", e.toString());
             return null;
         }
-    }
-
-    /**
-     * Closes the jetcd client without closing the daemon's Vert.x: jetcd 0.8.6's close also closes
-     * the Vert.x instance it was given, which belongs to the daemon. Its reference is cleared first.
-     */
-    private void closeKeepingVertx() {
-        try {
-            Field vx = jetcdConnections.getClass().getDeclaredField("vertx");
-            vx.setAccessible(true);
-            vx.set(jetcdConnections, null);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            // A jetcd whose layout changed: leave the channel to the JVM rather than close the daemon's Vert.x.
-            LOG.warn("cannot detach the daemon's Vert.x from the jetcd client ({}); leaving the client open", e.toString());
-            return;
-        }
-        client.close();
     }
 
     /**

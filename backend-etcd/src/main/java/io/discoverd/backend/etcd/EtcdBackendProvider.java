@@ -6,7 +6,14 @@ import io.discoverd.backend.DiscoveryBackendProvider;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.impl.VertxThread;
+import io.vertx.core.internal.VertxBootstrap;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.spi.VertxThreadFactory;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
 /**
@@ -37,10 +44,13 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
         return "etcd";
     }
 
+    /** Prefix of the store client's thread names, e.g. {@code discoverd-etcd-io-vert.x-eventloop-thread-0}. */
+    static final String IO_THREAD_PREFIX = "discoverd-etcd-io-";
+
     /**
-     * Creates the jetcd client on the daemon's Vert.x instance and starts the backend. Waits for the
-     * first reachability probe's answer (at most 2 s; an etcd that is down answers at once) but never
-     * for etcd to come up: until it answers, calls fail fast with
+     * Creates the jetcd client on an event loop of its own ({@link #storeVertx}) and starts the
+     * backend. Waits for the first reachability probe's answer (at most 2 s; an etcd that is down
+     * answers at once) but never for etcd to come up: until it answers, calls fail fast with
      * {@link io.discoverd.backend.DiscoveryException.StoreUnavailable} naming the endpoints.
      *
      * @throws IllegalArgumentException when the section is invalid; the message names the field
@@ -48,9 +58,52 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
     @Override
     public DiscoveryBackend create(BackendContext context) {
         EtcdConfig cfg = EtcdConfig.parse(context.config());
+        Vertx storeVertx = storeVertx(context.vertx());
+        try {
+            Client client = client(cfg, storeVertx);
+            EtcdBackend backend = new EtcdBackend(client, context.vertx(), storeVertx, cfg, context.registrationTtl());
+            backend.start();
+            return backend;
+        } catch (RuntimeException | Error e) {
+            storeVertx.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The store client's own Vert.x instance: one event loop, on the daemon's network transport (epoll,
+     * io_uring or NIO, as the daemon's {@code transport} setting chose), whose threads are named
+     * {@value #IO_THREAD_PREFIX}…. jetcd's gRPC channel does all its I/O on that one loop, and completes
+     * every store call and watch event there. On one of the daemon's own loops it would share that
+     * thread with a quarter of the client connections (Vert.x hands a client one loop of its pool for
+     * good): a fan-out's writes or a busy client would hold up every store call of the daemon, and
+     * the reverse. ZooKeeper's client has its own I/O thread in the same way. Measured on the bench's
+     * cold snapshot of a 5,000-instance service (scenario 5): see {@code docs/benchmarks.md}.
+     *
+     * <p>Closed by the jetcd client's close (jetcd closes the Vert.x it was given), and again, waited
+     * for, by the backend's ({@link EtcdBackend}).
+     */
+    static Vertx storeVertx(Vertx daemonVertx) {
+        VertxThreadFactory named = new VertxThreadFactory() {
+            @Override
+            public VertxThread newVertxThread(Runnable target, String name, boolean worker, long maxExecTime,
+                                              TimeUnit maxExecTimeUnit) {
+                return VertxThreadFactory.INSTANCE.newVertxThread(target, IO_THREAD_PREFIX + name, worker, maxExecTime,
+                        maxExecTimeUnit);
+            }
+        };
+        return VertxBootstrap.create()
+                .options(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1))
+                .transport(((VertxInternal) daemonVertx).transport())
+                .threadFactory(named)
+                .init()
+                .vertx();
+    }
+
+    private static Client client(EtcdConfig cfg, Vertx storeVertx) {
         ClientBuilder b = Client.builder()
                 .endpoints(cfg.endpoints().toArray(String[]::new))
-                .vertx(context.vertx())
+                .vertx(storeVertx)
                 .connectTimeout(cfg.connectTimeout())
                 // Fail fast while no member is reachable rather than queue calls until one is;
                 // one short retry rides over a member that just went away.
@@ -80,9 +133,6 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
                 throw new IllegalArgumentException("etcd.tls: " + e.getMessage(), e);
             }
         }
-        Client client = b.build();
-        EtcdBackend backend = new EtcdBackend(client, context.vertx(), cfg, context.registrationTtl());
-        backend.start();
-        return backend;
+        return b.build();
     }
 }

@@ -3,32 +3,32 @@ package io.discoverd.backend.etcd;
 import static io.discoverd.backend.etcd.EtcdTests.TIMEOUT;
 import static io.discoverd.backend.etcd.EtcdTests.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.discoverd.backend.DiscoveryBackend;
 import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.contract.RecordingListener;
 import io.etcd.jetcd.ByteSequence;
-import io.etcd.jetcd.Client;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * etcd-specific behaviour of one backend on a healthy single-member etcd: the daemon's Vert.x
- * outlives the backend (a jetcd upgrade guard), and a heartbeat is no store write (ARCHITECTURE.md
+ * etcd-specific behaviour of one backend on a healthy single-member etcd: the store client's own
+ * event loop, which the daemon's Vert.x outlives, and a heartbeat is no store write (ARCHITECTURE.md
  * "Liveness": a keep-alive of the lease, whichever daemon receives it).
  */
 class EtcdBackendTest extends EtcdTestBase {
@@ -43,10 +43,15 @@ class EtcdBackendTest extends EtcdTestBase {
         assertTrue(v.deploymentIDs().contains(id));
     }
 
+    /**
+     * The store client runs on an event loop of its own, not on the daemon's (EtcdBackendProvider.storeVertx),
+     * that loop's thread ends with the backend, and the daemon's Vert.x outlives the backend (jetcd's
+     * close closes the Vert.x it was given: it must be the backend's own).
+     */
     @Test
-    void close_leavesTheDaemonsVertxRunning() throws Exception {
+    void storeClient_runsOnItsOwnEventLoop_whichEndsAtClose_whileTheDaemonsVertxRuns() throws Exception {
         Vertx own = Vertx.vertx();
-        ListAppender<ILoggingEvent> log = EtcdTests.capture(EtcdBackend.class);
+        Set<Thread> before = storeLoopThreads();
         try {
             DiscoveryBackend b = EtcdTestSupport.backend(own, section, Duration.ofSeconds(10), dataDir);
             // Use the client for real (channel open, a lease, a watch) before closing it.
@@ -54,10 +59,16 @@ class EtcdBackendTest extends EtcdTestBase {
             RecordingListener l = new RecordingListener();
             b.subscribe("vx", l);
             l.awaitCurrent(TIMEOUT);
-            await(b.close());
-            assertTrue(EtcdTests.logged(log, "cannot detach").isEmpty(),
-                    "closeKeepingVertx no longer matches jetcd's layout (client left open): " + EtcdTests.logged(log, "cannot detach"));
+            Set<Thread> mine = storeLoopThreads();
+            mine.removeAll(before);
+            assertEquals(1, mine.size(), "the backend's store client threads: " + mine);
+            Thread loop = mine.iterator().next();
+            assertTrue(loop.getName().startsWith(EtcdBackendProvider.IO_THREAD_PREFIX + "vert.x-eventloop-thread-"), loop.getName());
+            assertSame(((VertxInternal) own).transport(), ((VertxInternal) ((EtcdBackend) b).storeVertx).transport(),
+                    "the store client's transport is the daemon's");
 
+            await(b.close());
+            EtcdTests.waitFor(TIMEOUT, "the store client's event loop ended", () -> !loop.isAlive());
             assertAlive(own);
             // A new backend (a restarted daemon in the same process) works on the same Vert.x.
             DiscoveryBackend again = EtcdTestSupport.backend(own, section, Duration.ofSeconds(10), dataDir);
@@ -70,29 +81,19 @@ class EtcdBackendTest extends EtcdTestBase {
             }
             assertAlive(own);
         } finally {
-            EtcdTests.release(EtcdBackend.class, log);
             own.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
     }
 
-    /**
-     * The reason for {@link EtcdBackend#closeKeepingVertx}: jetcd 0.8.6's {@code Client.close()} closes
-     * the Vert.x it was given. If this fails after a jetcd upgrade, the reflection workaround can go.
-     */
-    @Test
-    void jetcdsOwnClose_stillClosesTheVertxItWasGiven() throws Exception {
-        Vertx own = Vertx.vertx();
-        try {
-            Client c = Client.builder().endpoints(etcd.endpoint()).vertx(own).build();
-            c.getKVClient().get(ByteSequence.from("/", StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS);
-            c.close();
-            // A closed Vert.x refuses deployments.
-            assertThrows(Exception.class, () -> own.deployVerticle(new AbstractVerticle() { })
-                            .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS),
-                    "jetcd's Client.close() no longer closes the given Vert.x: EtcdBackend.closeKeepingVertx can be removed");
-        } finally {
-            own.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    /** Live event-loop threads of store clients (any backend's in this JVM). */
+    private static Set<Thread> storeLoopThreads() {
+        Set<Thread> out = new HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.isAlive() && t.getName().startsWith(EtcdBackendProvider.IO_THREAD_PREFIX + "vert.x-eventloop-thread-")) {
+                out.add(t);
+            }
         }
+        return out;
     }
 
     @Test

@@ -37,8 +37,9 @@ public final class EtcdRaw implements RawStore {
     /**
      * @param endpoint   the etcd client URL
      * @param ttlSeconds the TTL of each registration's lease, as the daemon's registrationTtl
-     * @param transport  the daemon's transport, which its own jetcd client rides ({@link Transports}),
-     *                   so that the raw side's gRPC calls cost what the daemon's do
+     * @param transport  the daemon's transport, on which its own jetcd client runs (on an event loop of
+     *                   its own, as this one's channel does here: {@link Transports}), so that the raw
+     *                   side's gRPC calls cost what the daemon's do
      */
     public EtcdRaw(String endpoint, long ttlSeconds, String transport) {
         this.vertx = Transports.vertx(transport, new VertxOptions().setUseDaemonThread(true));
