@@ -111,18 +111,17 @@ final class EtcdBackend implements DiscoveryBackend {
     /** How many times a Register retries after losing a race with a concurrent write to its key. */
     private static final int MAX_ATTEMPTS = 5;
     /**
-     * Keys of the first range of a view's load ({@link #readPages}): its pages are taken as they come,
-     * so a small first one starts the first subscriber's snapshot early; a service of 5,000 instances
-     * is loaded as 500, 1,000, 2,000 and 1,500 keys ({@link #readPage}).
+     * Keys of the first range of every service read ({@link #readPages}: a view's load, a new
+     * subscriber's barrier, a leader lookup, a resync): a service of up to 5,000 instances is one
+     * round trip, a larger one goes on in pages ({@link #readPage}). Measured on the bench's
+     * 5,000-instance service (scenario 5, etcd, eighth pass): a view's load read in pages of 500,
+     * 1,000, 2,000 and 1,500 keys, one after another, had its last page 24.6–59.5 ms after it began
+     * (median 34.4, traced in the daemon), one range of 5,000 in 9.7–20.9 ms (once 83); cold snapshot
+     * p50 34.2–44.0 ms in six runs from pages of 500, 24.7–34.3 ms in five runs from 5,000. A warm
+     * snapshot's barrier (sixth pass): p50 24.7 and 25.8 ms whole, 29.9 and 35.3 ms from pages of
+     * 500. Tests lower it.
      */
-    static final int READ_PAGE_KEYS = 500;
-    /**
-     * Keys of the first range of a whole read ({@link #readService}: a barrier, a leader lookup, a
-     * resync), whose caller waits for all of it: a service of up to 5,000 instances in one round
-     * trip. Measured on the bench's 5,000-instance service, warm snapshot p50: 24.7 and 25.8 ms read
-     * whole, 29.9 and 35.3 ms read from pages of 500 up. Tests lower it.
-     */
-    volatile int wholeReadPageKeys = 5_000;
+    volatile int firstPageKeys = 5_000;
     /** The most keys of a later range of a service read ({@link #readPage}). */
     static final int MAX_READ_PAGE_KEYS = 8_000;
     /** Bytes of keys and values a later page of a service read aims at ({@link #readPage}): 4 MiB. */
@@ -629,7 +628,7 @@ final class EtcdBackend implements DiscoveryBackend {
 
     private CompletableFuture<EtcdServiceView.Read> readWhole(String prefix, int restarts) {
         List<KeyValue> all = new ArrayList<>();
-        return readPages(prefix, wholeReadPageKeys, all::addAll).thenApply(revision -> new EtcdServiceView.Read(revision, all))
+        return readPages(prefix, all::addAll).thenApply(revision -> new EtcdServiceView.Read(revision, all))
                 .exceptionallyCompose(e -> restarts < MAX_READ_RESTARTS && isCompacted(e)
                         ? readWhole(prefix, restarts + 1) : CompletableFuture.failedFuture(e));
     }
@@ -639,20 +638,20 @@ final class EtcdBackend implements DiscoveryBackend {
      * own clients list a large prefix (etcdctl's {@code --limit}, Kubernetes' paginated lists): the
      * first at the store's current revision, each next one, from the key after the last one read, at
      * that same revision ({@link #readPage} gives the sizes). The pages together are one consistent
-     * read at that revision, and the store answers a page while the caller takes the one before, so
-     * a service of thousands of instances is not one answer that has to arrive whole, nor held whole
-     * here: a page is not kept after {@code onPage} returns.
+     * read at that revision, and the store answers a page while the caller takes the one before, so a
+     * service of tens of thousands of instances is not one answer that has to arrive whole, nor held
+     * whole here: a page is not kept after {@code onPage} returns.
      *
-     * @param firstPageKeys how many keys the first range reads (later ones: {@link #readPage})
      * @param onPage gets each page's kvs in key order, one page at a time, before the next page is
-     *               asked for, on whichever thread completed that page's call (a jetcd event loop or
-     *               the deadline timer's thread): it must not block; a page it throws on ends the read
+     *               asked for, on whichever thread completed that page's call (the store client's
+     *               event loop or the deadline timer's thread): it must not block; a page it throws on
+     *               ends the read
      * @return the read's revision, after the last page was handed over; fails with the first page
      *         that fails, after the pages handed over before it: with
      *         {@link DiscoveryException.StoreUnavailable} (caused by etcd's own error, a compaction of
      *         the read's revision between two pages among them), or with what {@code onPage} threw
      */
-    CompletableFuture<Long> readPages(String prefix, int firstPageKeys, Consumer<List<KeyValue>> onPage) {
+    CompletableFuture<Long> readPages(String prefix, Consumer<List<KeyValue>> onPage) {
         serviceReads.incrementAndGet();
         ByteSequence from = bytes(prefix);
         CompletableFuture<Long> done = new CompletableFuture<>();
@@ -739,7 +738,7 @@ final class EtcdBackend implements DiscoveryBackend {
         return code && String.valueOf(root.getMessage()).contains(message);
     }
 
-    /** Starts a prefix watch from {@code fromRevision}; jetcd calls {@code listener} on an event loop. */
+    /** Starts a prefix watch from {@code fromRevision}; jetcd calls {@code listener} on the store client's event loop. */
     Watch.Watcher watch(String prefix, long fromRevision, Watch.Listener listener) {
         ByteSequence p = bytes(prefix);
         return watch.watch(p, WatchOption.builder().isPrefix(true).withRevision(fromRevision)

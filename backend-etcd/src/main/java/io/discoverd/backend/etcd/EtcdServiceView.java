@@ -443,7 +443,8 @@ final class EtcdServiceView {
      * retry after it failed. Any thread. Sends the read now; its pages are taken on the executor as
      * they come, one pass each: every instance goes into the view and at once to the subscribers
      * whose barrier this read is (those added by {@link #addBeforeLoad} before the load began), so
-     * their snapshot goes out while the store still answers the later pages. After the last page
+     * the snapshot of a service larger than one page ({@link EtcdBackend#firstPageKeys}) goes out
+     * while the store still answers the later pages. After the last page
      * they get {@code current()} and are attached at the read's revision, and the watch starts from
      * the next one.
      *
@@ -464,7 +465,7 @@ final class EtcdServiceView {
     private void load() {
         Load l = new Load();
         execute(() -> beginLoad(l));
-        backend.readPages(keyPrefix, EtcdBackend.READ_PAGE_KEYS, kvs -> execute(() -> loadPage(l, kvs)))
+        backend.readPages(keyPrefix, kvs -> execute(() -> loadPage(l, kvs)))
                 .whenComplete((revision, err) -> execute(() -> endLoad(l, revision, err)));
     }
 

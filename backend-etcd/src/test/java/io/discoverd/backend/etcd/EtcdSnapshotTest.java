@@ -27,6 +27,9 @@ import org.junit.jupiter.api.Test;
  */
 class EtcdSnapshotTest extends EtcdTestBase {
 
+    /** The first page of a service read in the paging tests (EtcdBackend.firstPageKeys, lowered from 5,000). */
+    private static final int PAGE = 500;
+
     private EtcdBackend etcdBackend() {
         return (EtcdBackend) backend(Duration.ofSeconds(30));
     }
@@ -96,7 +99,8 @@ class EtcdSnapshotTest extends EtcdTestBase {
     @Test
     void aServiceOfThreePages_firstAndLaterSnapshots_haveEveryInstanceOnce() throws Exception {
         EtcdBackend b = etcdBackend();
-        int n = 3 * EtcdBackend.READ_PAGE_KEYS + 19;
+        b.firstPageKeys = PAGE;
+        int n = 3 * PAGE + 19;
         registerAll(b, "chunks", "c:", n);
         RecordingListener first = new RecordingListener();
         b.subscribe("chunks", first);
@@ -126,7 +130,8 @@ class EtcdSnapshotTest extends EtcdTestBase {
     @Test
     void aFirstLoadFailingBetweenPages_endsItsSubscriber_andTheViewLoadsAgain() throws Exception {
         EtcdBackend b = etcdBackend();
-        int n = EtcdBackend.READ_PAGE_KEYS + 40;
+        b.firstPageKeys = PAGE;
+        int n = PAGE + 40;
         registerAll(b, "paged", "p:", n);
         AtomicReference<CompletionStage<Void>> unregistered = new AtomicReference<>();
         failOnceBetweenPages(b, () -> {
@@ -138,7 +143,7 @@ class EtcdSnapshotTest extends EtcdTestBase {
         b.subscribe("paged", first);
         List<RecordingListener.Event> events = first.awaitUntil(TIMEOUT, "failed()",
                 ev -> ev.stream().anyMatch(e -> e.kind() == RecordingListener.Kind.FAILED));
-        assertEquals(EtcdBackend.READ_PAGE_KEYS, first.snapshotByAddr().size(), "the first page (fails on a duplicate)");
+        assertEquals(PAGE, first.snapshotByAddr().size(), "the first page (fails on a duplicate)");
         assertEquals(List.of(RecordingListener.Kind.CURRENT, RecordingListener.Kind.FAILED),
                 events.subList(events.size() - 2, events.size()).stream().map(RecordingListener.Event::kind).toList());
         String error = events.get(events.size() - 1).addr();
@@ -167,11 +172,11 @@ class EtcdSnapshotTest extends EtcdTestBase {
     @Test
     void aWholeReadCompactedBetweenPages_startsAgain() throws Exception {
         EtcdBackend b = etcdBackend();
-        int n = EtcdBackend.READ_PAGE_KEYS + 40;
+        int n = PAGE + 40;
         registerAll(b, "compacted", "c:", n);
         AtomicBoolean injected = failOnceBetweenPages(b, () -> Status.OUT_OF_RANGE
                 .withDescription("etcdserver: mvcc: required revision has been compacted").asRuntimeException());
-        b.wholeReadPageKeys = EtcdBackend.READ_PAGE_KEYS; // two pages
+        b.firstPageKeys = PAGE; // two pages
         long reads = b.serviceReads.get();
         EtcdServiceView.Read whole = await(b.readService(b.key("compacted", "")));
         assertTrue(injected.get());
