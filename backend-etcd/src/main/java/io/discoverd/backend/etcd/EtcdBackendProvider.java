@@ -77,8 +77,9 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
      * every store call and watch event there. On one of the daemon's own loops it would share that
      * thread with a quarter of the client connections (Vert.x hands a client one loop of its pool for
      * good): a fan-out's writes or a busy client would hold up every store call of the daemon, and
-     * the reverse. ZooKeeper's client has its own I/O thread in the same way. Measured on the bench's
-     * cold snapshot of a 5,000-instance service (scenario 5): see {@code docs/benchmarks.md}.
+     * the reverse. ZooKeeper's client has its own I/O thread in the same way. The reason is that
+     * isolation: in the bench's scenarios 1 and 5 on etcd the move changed no figure beyond the
+     * run-to-run spread ({@code docs/benchmarks.md}, eighth pass).
      *
      * <p>Closed by the jetcd client's close (jetcd closes the Vert.x it was given), and again, waited
      * for, by the backend's ({@link EtcdBackend}).
