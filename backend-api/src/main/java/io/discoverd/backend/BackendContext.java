@@ -11,8 +11,9 @@ import java.util.Objects;
  *
  * @param vertx           the daemon's Vert.x instance: share it for timers and contexts. A store
  *                        client that does its network I/O on Vert.x gets an event loop of its own,
- *                        on this instance's transport, so that store traffic and client connections
- *                        do not queue behind each other on one thread (the etcd backend's jetcd client does)
+ *                        on this instance's transport ({@code VertxInternal.transport()}, Vert.x's
+ *                        internal API), so that store traffic and client connections do not queue
+ *                        behind each other on one thread (the etcd backend's jetcd client does)
  * @param config          the backend's own section of {@code conf/discoverd.yaml} (e.g. the
  *                        {@code zookeeper} map), never {@code null}, empty when absent
  * @param registrationTtl the registration TTL ({@code registrationTtl}, default 10 s)

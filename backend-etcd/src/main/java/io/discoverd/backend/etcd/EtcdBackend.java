@@ -32,6 +32,7 @@ import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
 import io.etcd.jetcd.api.LeaseGrpc;
 import io.etcd.jetcd.support.Util;
 import io.grpc.Status;
@@ -108,20 +109,29 @@ final class EtcdBackend implements DiscoveryBackend {
     private static final long PROBE_INTERVAL_MS = 1000;
     /** How long the start waits for the first probe's answer (ms). */
     private static final long FIRST_PROBE_WAIT_MS = 2000;
+    /** How long a stop waits for the store client's event loop to end (ms). */
+    private static final long STORE_VERTX_CLOSE_WAIT_MS = 10_000;
     /** How many times a Register retries after losing a race with a concurrent write to its key. */
     private static final int MAX_ATTEMPTS = 5;
     /**
-     * Keys of the first range of every service read ({@link #readPages}: a view's load, a new
-     * subscriber's barrier, a leader lookup, a resync): a service of up to 5,000 instances is one
-     * round trip, a larger one goes on in pages ({@link #readPage}). Measured on the bench's
-     * 5,000-instance service (scenario 5, etcd, eighth pass): a view's load read in pages of 500,
-     * 1,000, 2,000 and 1,500 keys, one after another, had its last page 24.6–59.5 ms after it began
-     * (median 34.4, traced in the daemon), one range of 5,000 in 9.7–20.9 ms (once 83); cold snapshot
-     * p50 34.2–44.0 ms in six runs from pages of 500, 24.7–34.3 ms in five runs from 5,000. A warm
-     * snapshot's barrier (sixth pass): p50 24.7 and 25.8 ms whole, 29.9 and 35.3 ms from pages of
-     * 500. Tests lower it.
+     * The most keys of the first range of every service read ({@link #readPages}: a view's load, a
+     * new subscriber's barrier, a leader lookup, a resync), so that a service of up to 5,000
+     * instances is one round trip; a larger one goes on in pages ({@link #readPage}). The first range
+     * is also held to about {@link #READ_PAGE_BYTES} at the mean size of the keys and values of the
+     * last page this backend read, and to {@link #UNSIZED_FIRST_PAGE_KEYS} before it read any: at the
+     * default {@code maxAttrsBytes} of 64 KiB, 5,000 keys would be one answer of 312 MiB. Measured on
+     * the bench's 5,000-instance service (scenario 5, etcd, eighth pass): a view's load read in pages
+     * of 500, 1,000, 2,000 and 1,500 keys, one after another, had its last page 24.6–59.5 ms after it
+     * began (median 34.4 ms, traced in the daemon), one range of 5,000 in 9.7–20.9 ms (once 83 ms);
+     * cold snapshot p50 34.2–44.0 ms in six runs from pages of 500, 24.7–34.3 ms in five runs from
+     * 5,000. A warm snapshot's barrier (sixth pass): p50 24.7 and 25.8 ms whole, 29.9 and 35.3 ms from
+     * pages of 500. Tests lower it.
      */
     volatile int firstPageKeys = 5_000;
+    /** Keys of the first range of a service read before this backend knows the size of its keys and values. */
+    static final int UNSIZED_FIRST_PAGE_KEYS = 500;
+    /** Mean bytes of a key and its value in the last page read with any keys ({@link #readPage}); 0 before one. */
+    private volatile long meanKvBytes;
     /** The most keys of a later range of a service read ({@link #readPage}). */
     static final int MAX_READ_PAGE_KEYS = 8_000;
     /** Bytes of keys and values a later page of a service read aims at ({@link #readPage}): 4 MiB. */
@@ -637,15 +647,14 @@ final class EtcdBackend implements DiscoveryBackend {
      * A linearizable read of every key under {@code prefix}, made as ranges in key order, as etcd's
      * own clients list a large prefix (etcdctl's {@code --limit}, Kubernetes' paginated lists): the
      * first at the store's current revision, each next one, from the key after the last one read, at
-     * that same revision ({@link #readPage} gives the sizes). The pages together are one consistent
-     * read at that revision, and the store answers a page while the caller takes the one before, so a
-     * service of tens of thousands of instances is not one answer that has to arrive whole, nor held
-     * whole here: a page is not kept after {@code onPage} returns.
+     * that same revision ({@link #firstPageKeys} and {@link #readPage} give the sizes). The pages
+     * together are one consistent read at that revision, and the store answers a page while the
+     * caller takes the one before, so a large service is not one answer that has to arrive whole, nor
+     * held whole here: a page is not kept after {@code onPage} returns.
      *
      * @param onPage gets each page's kvs in key order, one page at a time, before the next page is
-     *               asked for, on whichever thread completed that page's call (the store client's
-     *               event loop or the deadline timer's thread): it must not block; a page it throws on
-     *               ends the read
+     *               asked for, on the thread that completed that page's call (the store client's event
+     *               loop): it must not block; a page it throws on ends the read
      * @return the read's revision, after the last page was handed over; fails with the first page
      *         that fails, after the pages handed over before it: with
      *         {@link DiscoveryException.StoreUnavailable} (caused by etcd's own error, a compaction of
@@ -655,7 +664,9 @@ final class EtcdBackend implements DiscoveryBackend {
         serviceReads.incrementAndGet();
         ByteSequence from = bytes(prefix);
         CompletableFuture<Long> done = new CompletableFuture<>();
-        readPage(prefix, from, OptionsUtil.prefixEndOf(from), 0, firstPageKeys, false, onPage, done);
+        long mean = meanKvBytes;
+        int first = (int) Math.min(firstPageKeys, mean == 0 ? UNSIZED_FIRST_PAGE_KEYS : keysWithinPageBytes(mean));
+        readPage(prefix, from, OptionsUtil.prefixEndOf(from), 0, first, false, onPage, done);
         return done;
     }
 
@@ -685,18 +696,21 @@ final class EtcdBackend implements DiscoveryBackend {
                 }
                 long at = revision > 0 ? revision : r.getHeader().getRevision();
                 List<KeyValue> kvs = r.getKvs();
+                long bytes = 0;
+                for (KeyValue kv : kvs) {
+                    bytes += kv.getKey().size() + kv.getValue().size();
+                }
+                long mean = kvs.isEmpty() ? 0 : Math.max(1, bytes / kvs.size());
+                if (mean > 0) {
+                    meanKvBytes = mean;
+                }
                 onPage.accept(kvs);
                 if (r.isMore() && !kvs.isEmpty()) {
                     Consumer<String> hook = beforeNextPage;
                     if (hook != null) {
                         hook.accept(prefix);
                     }
-                    long bytes = 0;
-                    for (KeyValue kv : kvs) {
-                        bytes += kv.getKey().size() + kv.getValue().size();
-                    }
-                    long bySize = Math.max(1, READ_PAGE_BYTES * kvs.size() / Math.max(1, bytes));
-                    int next = (int) Math.min(Math.min(2L * limit, MAX_READ_PAGE_KEYS), bySize);
+                    int next = (int) Math.min(Math.min(2L * limit, MAX_READ_PAGE_KEYS), keysWithinPageBytes(mean));
                     ByteSequence after = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
                     readPage(prefix, after, end, at, next, true, onPage, done);
                 } else {
@@ -706,6 +720,11 @@ final class EtcdBackend implements DiscoveryBackend {
                 done.completeExceptionally(e);
             }
         });
+    }
+
+    /** How many keys of {@code meanBytes} each (key and value) make about {@link #READ_PAGE_BYTES}; at least 1. */
+    private static long keysWithinPageBytes(long meanBytes) {
+        return Math.max(1, READ_PAGE_BYTES / Math.max(1, meanBytes));
     }
 
     /** The store's own error under a failure of {@link #call} (mapped by {@link #storeError} or not). */
@@ -879,17 +898,33 @@ final class EtcdBackend implements DiscoveryBackend {
         if (keepAlives != null) {
             keepAlives.close();
         }
-        // jetcd's close also closes the Vert.x it runs on (the backend's own); the second close waits for it.
         return CompletableFuture.runAsync(() -> {
-            client.close();
-            pool.shutdown();
+            try {
+                client.close();
+            } finally {
+                pool.shutdown();
+            }
         }, pool).exceptionally(e -> {
             LOG.debug("closing the etcd client", e);
             return null;
-        }).thenCompose(v -> storeVertx.close().toCompletionStage()).exceptionally(e -> {
+        }).thenCompose(v -> storeVertxEnded());
+    }
+
+    /**
+     * Closes the store client's Vert.x (jetcd's close has closed it already, when it got that far,
+     * without waiting: a second close then returns at once) and completes when its event loop has
+     * ended, or after {@value #STORE_VERTX_CLOSE_WAIT_MS} ms; never fails.
+     */
+    private CompletableFuture<Void> storeVertxEnded() {
+        CompletableFuture<Void> ended = new CompletableFuture<>();
+        try {
+            storeVertx.close();
+            ((VertxInternal) storeVertx).nettyEventLoopGroup().terminationFuture().addListener(f -> ended.complete(null));
+        } catch (RuntimeException e) {
             LOG.debug("closing the etcd client's Vert.x", e);
-            return null;
-        });
+            ended.complete(null);
+        }
+        return Deadlines.shared().completeWithin(ended, null, STORE_VERTX_CLOSE_WAIT_MS);
     }
 
     private static Object connectionManager(Client client) {

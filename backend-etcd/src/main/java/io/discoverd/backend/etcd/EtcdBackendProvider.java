@@ -8,6 +8,7 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.impl.VertxThread;
 import io.vertx.core.internal.VertxBootstrap;
 import io.vertx.core.internal.VertxInternal;
@@ -59,13 +60,22 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
     public DiscoveryBackend create(BackendContext context) {
         EtcdConfig cfg = EtcdConfig.parse(context.config());
         Vertx storeVertx = storeVertx(context.vertx());
+        Client client = null;
+        EtcdBackend backend = null;
         try {
-            Client client = client(cfg, storeVertx);
-            EtcdBackend backend = new EtcdBackend(client, context.vertx(), storeVertx, cfg, context.registrationTtl());
+            client = client(cfg, storeVertx);
+            backend = new EtcdBackend(client, context.vertx(), storeVertx, cfg, context.registrationTtl());
             backend.start();
             return backend;
         } catch (RuntimeException | Error e) {
-            storeVertx.close();
+            // What was made so far goes: the backend's timers, pool and client, or the client, or the Vert.x.
+            if (backend != null) {
+                backend.close();
+            } else if (client != null) {
+                client.close();
+            } else {
+                storeVertx.close();
+            }
             throw e;
         }
     }
@@ -74,15 +84,16 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
      * The store client's own Vert.x instance: one event loop, on the daemon's network transport (epoll,
      * io_uring or NIO, as the daemon's {@code transport} setting chose), whose threads are named
      * {@value #IO_THREAD_PREFIX}…. jetcd's gRPC channel does all its I/O on that one loop, and completes
-     * every store call and watch event there. On one of the daemon's own loops it would share that
-     * thread with a quarter of the client connections (Vert.x hands a client one loop of its pool for
-     * good): a fan-out's writes or a busy client would hold up every store call of the daemon, and
-     * the reverse. ZooKeeper's client has its own I/O thread in the same way. The reason is that
+     * every store call and watch event there. On one of the daemon's own loops (2 × cores of them) it
+     * would share that thread with one in 2 × cores of the client connections (Vert.x hands a client
+     * one loop of its pool for good): a fan-out's writes or a busy client would hold up every store
+     * call of the daemon, and the reverse. ZooKeeper's client has its own I/O thread in the same way. The reason is that
      * isolation: in the bench's scenarios 1 and 5 on etcd the move changed no figure beyond the
      * run-to-run spread ({@code docs/benchmarks.md}, eighth pass).
      *
-     * <p>Closed by the jetcd client's close (jetcd closes the Vert.x it was given), and again, waited
-     * for, by the backend's ({@link EtcdBackend}).
+     * <p>Closed by the jetcd client's close (jetcd closes the Vert.x it was given, without waiting);
+     * the backend's close waits for its event loop to end. It resolves no class-path files and keeps no
+     * file cache (no directory, no shutdown hook per instance).
      */
     static Vertx storeVertx(Vertx daemonVertx) {
         VertxThreadFactory named = new VertxThreadFactory() {
@@ -94,7 +105,9 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
             }
         };
         return VertxBootstrap.create()
-                .options(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1))
+                .options(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1)
+                        .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false)
+                                .setFileCachingEnabled(false)))
                 .transport(((VertxInternal) daemonVertx).transport())
                 .threadFactory(named)
                 .init()

@@ -3,6 +3,7 @@ package io.discoverd.backend.etcd;
 import static io.discoverd.backend.etcd.EtcdTests.TIMEOUT;
 import static io.discoverd.backend.etcd.EtcdTests.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,7 @@ import io.discoverd.backend.Registration;
 import io.discoverd.backend.Registration.Outcome;
 import io.discoverd.backend.contract.RecordingListener;
 import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Watch;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
@@ -18,10 +20,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -44,31 +44,32 @@ class EtcdBackendTest extends EtcdTestBase {
     }
 
     /**
-     * The store client runs on an event loop of its own, not on the daemon's (EtcdBackendProvider.storeVertx),
-     * that loop's thread ends with the backend, and the daemon's Vert.x outlives the backend (jetcd's
+     * The store client runs on an event loop of its own, not on the daemon's (EtcdBackendProvider.storeVertx):
+     * its watch events arrive on that loop's one thread, which runs on the daemon's transport and has
+     * ended when the backend's close completes, while the daemon's Vert.x outlives the backend (jetcd's
      * close closes the Vert.x it was given: it must be the backend's own).
      */
     @Test
     void storeClient_runsOnItsOwnEventLoop_whichEndsAtClose_whileTheDaemonsVertxRuns() throws Exception {
         Vertx own = Vertx.vertx();
-        Set<Thread> before = storeLoopThreads();
         try {
-            DiscoveryBackend b = EtcdTestSupport.backend(own, section, Duration.ofSeconds(10), dataDir);
-            // Use the client for real (channel open, a lease, a watch) before closing it.
-            await(b.register("vx", "a:1", null));
-            RecordingListener l = new RecordingListener();
-            b.subscribe("vx", l);
-            l.awaitCurrent(TIMEOUT);
-            Set<Thread> mine = storeLoopThreads();
-            mine.removeAll(before);
-            assertEquals(1, mine.size(), "the backend's store client threads: " + mine);
-            Thread loop = mine.iterator().next();
-            assertTrue(loop.getName().startsWith(EtcdBackendProvider.IO_THREAD_PREFIX + "vert.x-eventloop-thread-"), loop.getName());
-            assertSame(((VertxInternal) own).transport(), ((VertxInternal) ((EtcdBackend) b).storeVertx).transport(),
-                    "the store client's transport is the daemon's");
+            EtcdBackend b = (EtcdBackend) EtcdTestSupport.backend(own, section, Duration.ofSeconds(10), dataDir);
+            VertxInternal store = (VertxInternal) b.storeVertx;
+            Thread loop = store.nettyEventLoopGroup().submit(Thread::currentThread).get(10, TimeUnit.SECONDS);
+            assertTrue(loop.getName().startsWith(EtcdBackendProvider.IO_THREAD_PREFIX), loop.getName());
+            assertSame(((VertxInternal) own).transport(), store.transport(), "the store client's transport is the daemon's");
+
+            CompletableFuture<Thread> eventThread = new CompletableFuture<>();
+            Watch.Watcher watcher = b.watch(b.key("vx", ""), 0, Watch.listener(r -> eventThread.complete(Thread.currentThread())));
+            try {
+                await(b.register("vx", "a:1", null));
+                assertSame(loop, eventThread.get(10, TimeUnit.SECONDS), "the thread of a watch event");
+            } finally {
+                watcher.close();
+            }
 
             await(b.close());
-            EtcdTests.waitFor(TIMEOUT, "the store client's event loop ended", () -> !loop.isAlive());
+            assertFalse(loop.isAlive(), "the store client's event loop outlived the backend's close");
             assertAlive(own);
             // A new backend (a restarted daemon in the same process) works on the same Vert.x.
             DiscoveryBackend again = EtcdTestSupport.backend(own, section, Duration.ofSeconds(10), dataDir);
@@ -83,17 +84,6 @@ class EtcdBackendTest extends EtcdTestBase {
         } finally {
             own.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
-    }
-
-    /** Live event-loop threads of store clients (any backend's in this JVM). */
-    private static Set<Thread> storeLoopThreads() {
-        Set<Thread> out = new HashSet<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.isAlive() && t.getName().startsWith(EtcdBackendProvider.IO_THREAD_PREFIX + "vert.x-eventloop-thread-")) {
-                out.add(t);
-            }
-        }
-        return out;
     }
 
     @Test

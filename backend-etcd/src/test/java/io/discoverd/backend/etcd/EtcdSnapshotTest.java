@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -51,7 +52,7 @@ class EtcdSnapshotTest extends EtcdTestBase {
 
     /**
      * Makes the first service read of {@code b} that has a next page fail there, with what
-     * {@code failure} gives (called once, on the daemon's client thread: it must not block).
+     * {@code failure} gives (called once, on the store client's event loop: it must not block).
      *
      * @return whether the failure was injected
      */
@@ -167,7 +168,7 @@ class EtcdSnapshotTest extends EtcdTestBase {
      * compacted between two of its pages starts again at the current revision instead of failing.
      * The compaction is etcd's answer as jetcd hands it over for a KV call (gRPC's
      * {@code OUT_OF_RANGE} with etcd's text), injected between the pages: a real compaction there
-     * needs a store call while the daemon's client thread waits in the hook, which stalled.
+     * needs a store call while the store client's event loop waits in the hook, which stalled.
      */
     @Test
     void aWholeReadCompactedBetweenPages_startsAgain() throws Exception {
@@ -183,6 +184,35 @@ class EtcdSnapshotTest extends EtcdTestBase {
         assertEquals(2, b.serviceReads.get() - reads, "the read and its restart");
         assertEquals(n, whole.kvs().size(), "every key once: the restart does not keep the first attempt's page");
         assertEquals(n, EtcdServiceView.instances(b.key("compacted", ""), whole.kvs()).size());
+    }
+
+    /**
+     * A service of large values is read in pages of about 4 MiB (EtcdBackend.READ_PAGE_BYTES) once
+     * the backend has read values that size, the first page too, never as one answer of up to 5,000
+     * of them (312 MiB at the default maxAttrsBytes of 64 KiB): 150 instances of 60 KiB (9 MiB) in
+     * three pages of at most 68, every instance once.
+     */
+    @Test
+    void aServiceOfLargeValues_isReadInPagesOfAboutFourMiB() throws Exception {
+        EtcdBackend b = etcdBackend();
+        int n = 150;
+        String blob = "x".repeat(60 << 10);
+        List<CompletionStage<?>> writes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            writes.add(b.register("large", "l:" + i, Map.of("blob", blob)));
+        }
+        for (CompletionStage<?> w : writes) {
+            await(w);
+        }
+        String prefix = b.key("large", "");
+        await(b.readService(prefix)); // the backend learns the values' size
+        AtomicInteger nextPages = new AtomicInteger();
+        b.beforeNextPage = p -> nextPages.incrementAndGet();
+        List<Integer> pages = new ArrayList<>();
+        await(b.readPages(prefix, kvs -> pages.add(kvs.size())));
+        assertEquals(2, nextPages.get(), "pages after the first: " + pages);
+        assertEquals(n, pages.stream().mapToInt(Integer::intValue).sum(), "pages " + pages);
+        assertTrue(pages.stream().allMatch(k -> k <= 68), "pages " + pages);
     }
 
     /**
