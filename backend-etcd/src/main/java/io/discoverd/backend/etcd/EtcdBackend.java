@@ -117,9 +117,9 @@ final class EtcdBackend implements DiscoveryBackend {
      * The most keys of the first range of every service read ({@link #readPages}: a view's load, a
      * new subscriber's barrier, a leader lookup, a resync), so that a service of up to 5,000
      * instances is one round trip; a larger one goes on in pages ({@link #readPage}). The first range
-     * is also held to about {@link #READ_PAGE_BYTES} at the mean size of the keys and values of the
-     * last page this backend read, and to {@link #UNSIZED_FIRST_PAGE_KEYS} before it read any: at the
-     * default {@code maxAttrsBytes} of 64 KiB, 5,000 keys would be one answer of 312 MiB. Measured on
+     * is also held to about {@link #READ_PAGE_BYTES} at {@link #kvBytesEstimate}, and to
+     * {@link #UNSIZED_FIRST_PAGE_KEYS} before this backend read any page: at the default
+     * {@code maxAttrsBytes} of 64 KiB, 5,000 keys would be one answer of 312 MiB. Measured on
      * the bench's 5,000-instance service (scenario 5, etcd, eighth pass): a view's load read in pages
      * of 500, 1,000, 2,000 and 1,500 keys, one after another, had its last page 24.6–59.5 ms after it
      * began (median 34.4 ms, traced in the daemon), one range of 5,000 in 9.7–20.9 ms (once 83 ms);
@@ -130,8 +130,14 @@ final class EtcdBackend implements DiscoveryBackend {
     volatile int firstPageKeys = 5_000;
     /** Keys of the first range of a service read before this backend knows the size of its keys and values. */
     static final int UNSIZED_FIRST_PAGE_KEYS = 500;
-    /** Mean bytes of a key and its value in the last page read with any keys ({@link #readPage}); 0 before one. */
-    private volatile long meanKvBytes;
+    /**
+     * Bytes of a key and its value, as this backend has seen them: after each page read with any keys
+     * ({@link #readPage}), the larger of that page's mean and this estimate less a sixteenth, so it
+     * rises at once with a service of large values and comes down over some dozens of pages of small
+     * ones (an estimate, not a bound: a service of large values read long after the last one starts
+     * with a first range sized for small ones); 0 before any page.
+     */
+    private volatile long kvBytesEstimate;
     /** The most keys of a later range of a service read ({@link #readPage}). */
     static final int MAX_READ_PAGE_KEYS = 8_000;
     /** Bytes of keys and values a later page of a service read aims at ({@link #readPage}): 4 MiB. */
@@ -664,8 +670,8 @@ final class EtcdBackend implements DiscoveryBackend {
         serviceReads.incrementAndGet();
         ByteSequence from = bytes(prefix);
         CompletableFuture<Long> done = new CompletableFuture<>();
-        long mean = meanKvBytes;
-        int first = (int) Math.min(firstPageKeys, mean == 0 ? UNSIZED_FIRST_PAGE_KEYS : keysWithinPageBytes(mean));
+        long estimate = kvBytesEstimate;
+        int first = (int) Math.min(firstPageKeys, estimate == 0 ? UNSIZED_FIRST_PAGE_KEYS : keysWithinPageBytes(estimate));
         readPage(prefix, from, OptionsUtil.prefixEndOf(from), 0, first, false, onPage, done);
         return done;
     }
@@ -702,7 +708,8 @@ final class EtcdBackend implements DiscoveryBackend {
                 }
                 long mean = kvs.isEmpty() ? 0 : Math.max(1, bytes / kvs.size());
                 if (mean > 0) {
-                    meanKvBytes = mean;
+                    long estimate = kvBytesEstimate;
+                    kvBytesEstimate = Math.max(mean, estimate - estimate / 16); // pages complete on the store loop
                 }
                 onPage.accept(kvs);
                 if (r.isMore() && !kvs.isEmpty()) {

@@ -69,7 +69,9 @@ class EtcdBackendTest extends EtcdTestBase {
             }
 
             await(b.close());
-            assertFalse(loop.isAlive(), "the store client's event loop outlived the backend's close");
+            assertTrue(store.nettyEventLoopGroup().isTerminated(), "the store client's event loop outlived the backend's close");
+            loop.join(TIMEOUT.toMillis()); // Netty completes the termination just before its thread returns
+            assertFalse(loop.isAlive(), loop.getName());
             assertAlive(own);
             // A new backend (a restarted daemon in the same process) works on the same Vert.x.
             DiscoveryBackend again = EtcdTestSupport.backend(own, section, Duration.ofSeconds(10), dataDir);
