@@ -55,6 +55,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -95,8 +96,9 @@ import org.slf4j.LoggerFactory;
  * since they are keep-alives (etcd does not expire leases while it has no leader, and extends them
  * when a leader is elected). Open subscriptions resume when etcd returns.
  *
- * <p>Threading: jetcd completes futures and calls watch listeners on the store client's own event
- * loop ({@link EtcdBackendProvider#storeVertx}), never on the daemon's; nothing here blocks it. Each
+ * <p>Threading: jetcd completes successful calls and calls watch listeners on the store client's own
+ * event loop ({@link EtcdBackendProvider#storeVertx}), never on the daemon's (failures may complete on
+ * jetcd's retry executor or the deadline timer's thread); nothing here blocks them. Each
  * watched service has a sequential executor (Guava's, on a small fixed pool); operations on one
  * instance key run one after another, in call order. Timers run on the daemon's Vert.x.
  *
@@ -109,8 +111,8 @@ final class EtcdBackend implements DiscoveryBackend {
     private static final long PROBE_INTERVAL_MS = 1000;
     /** How long the start waits for the first probe's answer (ms). */
     private static final long FIRST_PROBE_WAIT_MS = 2000;
-    /** How long a stop waits for the store client's event loop to end (ms). */
-    private static final long STORE_VERTX_CLOSE_WAIT_MS = 10_000;
+    /** How long a stop waits for the store client's event loop to end (ms): within the daemon's 5 s per stop step. */
+    private static final long STORE_VERTX_CLOSE_WAIT_MS = 3_000;
     /** How many times a Register retries after losing a race with a concurrent write to its key. */
     private static final int MAX_ATTEMPTS = 5;
     /**
@@ -123,8 +125,8 @@ final class EtcdBackend implements DiscoveryBackend {
      * the bench's 5,000-instance service (scenario 5, etcd, eighth pass): a view's load read in pages
      * of 500, 1,000, 2,000 and 1,500 keys, one after another, had its last page 24.6–59.5 ms after it
      * began (median 34.4 ms, traced in the daemon), one range of 5,000 in 9.7–20.9 ms (once 83 ms);
-     * cold snapshot p50 34.2–44.0 ms in six runs from pages of 500, 24.7–34.3 ms in five runs from
-     * 5,000. A warm snapshot's barrier (sixth pass): p50 24.7 and 25.8 ms whole, 29.9 and 35.3 ms from
+     * cold snapshot p50 34.2–44.0 ms in six runs from pages of 500, 24.7–41.0 ms in seven runs from
+     * 5,000 (the etcd client on a daemon event loop or its own, in both). A warm snapshot's barrier (sixth pass): p50 24.7 and 25.8 ms whole, 29.9 and 35.3 ms from
      * pages of 500. Tests lower it.
      */
     volatile int firstPageKeys = 5_000;
@@ -137,7 +139,7 @@ final class EtcdBackend implements DiscoveryBackend {
      * ones (an estimate, not a bound: a service of large values read long after the last one starts
      * with a first range sized for small ones); 0 before any page.
      */
-    private volatile long kvBytesEstimate;
+    private final java.util.concurrent.atomic.AtomicLong kvBytesEstimate = new java.util.concurrent.atomic.AtomicLong();
     /** The most keys of a later range of a service read ({@link #readPage}). */
     static final int MAX_READ_PAGE_KEYS = 8_000;
     /** Bytes of keys and values a later page of a service read aims at ({@link #readPage}): 4 MiB. */
@@ -670,17 +672,18 @@ final class EtcdBackend implements DiscoveryBackend {
         serviceReads.incrementAndGet();
         ByteSequence from = bytes(prefix);
         CompletableFuture<Long> done = new CompletableFuture<>();
-        long estimate = kvBytesEstimate;
-        int first = (int) Math.min(firstPageKeys, estimate == 0 ? UNSIZED_FIRST_PAGE_KEYS : keysWithinPageBytes(estimate));
+        long estimate = kvBytesEstimate.get();
+        int first = (int) Math.max(1, Math.min(firstPageKeys,
+                estimate == 0 ? UNSIZED_FIRST_PAGE_KEYS : keysWithinPageBytes(estimate)));
         readPage(prefix, from, OptionsUtil.prefixEndOf(from), 0, first, false, onPage, done);
         return done;
     }
 
     /**
      * One page of {@link #readPages}: the first ({@code revision} 0) is a linearizable read of
-     * {@code limit} keys; each next one reads twice as many as the one before, at most
-     * {@link #MAX_READ_PAGE_KEYS} and about {@link #READ_PAGE_BYTES} at the mean size of the keys and
-     * values of the page before, at the first one's revision, serializable: it needs no leader round trip,
+     * {@code limit} keys; each next one reads twice as many as the one before, or
+     * {@link #firstPageKeys} when that is more, at most {@link #MAX_READ_PAGE_KEYS} and about
+     * {@link #READ_PAGE_BYTES} at the mean size of the keys and values of the page before, at the first one's revision, serializable: it needs no leader round trip,
      * since the member that answered the first page has that revision. Another member that lags
      * behind it answers "future revision" instead; that page is asked again, linearizable.
      */
@@ -708,8 +711,7 @@ final class EtcdBackend implements DiscoveryBackend {
                 }
                 long mean = kvs.isEmpty() ? 0 : Math.max(1, bytes / kvs.size());
                 if (mean > 0) {
-                    long estimate = kvBytesEstimate;
-                    kvBytesEstimate = Math.max(mean, estimate - estimate / 16); // pages complete on the store loop
+                    kvBytesEstimate.accumulateAndGet(mean, (estimate, page) -> Math.max(page, estimate - estimate / 16));
                 }
                 onPage.accept(kvs);
                 if (r.isMore() && !kvs.isEmpty()) {
@@ -717,7 +719,10 @@ final class EtcdBackend implements DiscoveryBackend {
                     if (hook != null) {
                         hook.accept(prefix);
                     }
-                    int next = (int) Math.min(Math.min(2L * limit, MAX_READ_PAGE_KEYS), keysWithinPageBytes(mean));
+                    // Doubling, or at once up to firstPageKeys when this page's values are small (the
+                    // estimate may have held the first range down after another service's large ones).
+                    long grow = Math.max(2L * limit, firstPageKeys);
+                    int next = (int) Math.min(Math.min(grow, MAX_READ_PAGE_KEYS), keysWithinPageBytes(mean));
                     ByteSequence after = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
                     readPage(prefix, after, end, at, next, true, onPage, done);
                 } else {
@@ -920,13 +925,17 @@ final class EtcdBackend implements DiscoveryBackend {
     /**
      * Closes the store client's Vert.x (jetcd's close has closed it already, when it got that far,
      * without waiting: a second close then returns at once) and completes when its event loop has
-     * ended, or after {@value #STORE_VERTX_CLOSE_WAIT_MS} ms; never fails.
+     * ended, or after {@value #STORE_VERTX_CLOSE_WAIT_MS} ms, on a common-pool thread or the deadline
+     * timer's; never fails.
      */
     private CompletableFuture<Void> storeVertxEnded() {
         CompletableFuture<Void> ended = new CompletableFuture<>();
         try {
             storeVertx.close();
-            ((VertxInternal) storeVertx).nettyEventLoopGroup().terminationFuture().addListener(f -> ended.complete(null));
+            // Off Netty's GlobalEventExecutor thread, which completes the termination: what is chained on
+            // this backend's close must not run (or block) there.
+            ((VertxInternal) storeVertx).nettyEventLoopGroup().terminationFuture()
+                    .addListener(f -> ForkJoinPool.commonPool().execute(() -> ended.complete(null)));
         } catch (RuntimeException e) {
             LOG.debug("closing the etcd client's Vert.x", e);
             ended.complete(null);

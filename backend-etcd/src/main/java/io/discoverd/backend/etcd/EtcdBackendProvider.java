@@ -68,12 +68,17 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
             backend.start();
             return backend;
         } catch (RuntimeException | Error e) {
-            // What was made so far goes: the backend's timers, pool and client, or the client, or the Vert.x.
-            if (backend != null) {
-                backend.close();
-            } else if (client != null) {
-                client.close();
-            } else {
+            // What was made so far goes: the backend's timers, pool and client, or the client; then the
+            // Vert.x (a second close of it returns at once).
+            try {
+                if (backend != null) {
+                    backend.close();
+                } else if (client != null) {
+                    client.close();
+                }
+            } catch (RuntimeException | Error t) {
+                e.addSuppressed(t);
+            } finally {
                 storeVertx.close();
             }
             throw e;

@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -190,7 +189,9 @@ class EtcdSnapshotTest extends EtcdTestBase {
      * A service of large values is read in pages of about 4 MiB (EtcdBackend.READ_PAGE_BYTES) once
      * the backend has read values that size, the first page too, never as one answer of up to 5,000
      * of them (312 MiB at the default maxAttrsBytes of 64 KiB): 150 instances of 60 KiB (9 MiB) in
-     * three pages of at most 68, every instance once.
+     * three pages, every instance once, even when a service of small values was read in between
+     * (the size estimate comes down by a sixteenth per page, not to the last page's size); the small
+     * service, read right after the large one, in at most two.
      */
     @Test
     void aServiceOfLargeValues_isReadInPagesOfAboutFourMiB() throws Exception {
@@ -204,15 +205,29 @@ class EtcdSnapshotTest extends EtcdTestBase {
         for (CompletionStage<?> w : writes) {
             await(w);
         }
-        String prefix = b.key("large", "");
-        await(b.readService(prefix)); // the backend learns the values' size
-        AtomicInteger nextPages = new AtomicInteger();
-        b.beforeNextPage = p -> nextPages.incrementAndGet();
+        registerAll(b, "small", "s:", 300);
+        String large = b.key("large", "");
+        EtcdServiceView.Read learned = await(b.readService(large)); // the backend learns the values' size
+        long bytes = 0;
+        for (io.etcd.jetcd.KeyValue kv : learned.kvs()) {
+            bytes += kv.getKey().size() + kv.getValue().size();
+        }
+        long mean = bytes / learned.kvs().size();
+        List<Integer> small = new ArrayList<>();
+        await(b.readPages(b.key("small", ""), kvs -> small.add(kvs.size())));
+        // Its first range is sized for the large values seen last; the next one takes the rest.
+        assertEquals(300, small.stream().mapToInt(Integer::intValue).sum(), "the small service's pages " + small);
+        assertTrue(small.size() <= 2, "the small service's pages " + small);
+
         List<Integer> pages = new ArrayList<>();
-        await(b.readPages(prefix, kvs -> pages.add(kvs.size())));
-        assertEquals(2, nextPages.get(), "pages after the first: " + pages);
+        await(b.readPages(large, kvs -> pages.add(kvs.size())));
         assertEquals(n, pages.stream().mapToInt(Integer::intValue).sum(), "pages " + pages);
-        assertTrue(pages.stream().allMatch(k -> k <= 68), "pages " + pages);
+        // The estimate came down by a sixteenth per small page read since the large one.
+        long firstAtMost = (long) (EtcdBackend.READ_PAGE_BYTES / (mean * Math.pow(15.0 / 16, small.size()))) + 1;
+        assertTrue(pages.get(0) <= firstAtMost, "first page " + pages + ", at most " + firstAtMost);
+        long laterAtMost = EtcdBackend.READ_PAGE_BYTES / mean;
+        assertTrue(pages.subList(1, pages.size()).stream().allMatch(k -> k <= laterAtMost), "pages " + pages + ", at most " + laterAtMost);
+        assertEquals(3, pages.size(), "pages " + pages);
     }
 
     /**
