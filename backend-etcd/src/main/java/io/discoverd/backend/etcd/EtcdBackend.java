@@ -55,8 +55,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -98,9 +98,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: jetcd completes successful calls and calls watch listeners on the store client's own
  * event loop ({@link EtcdBackendProvider#storeVertx}), never on the daemon's (failures may complete on
- * jetcd's retry executor or the deadline timer's thread); nothing here blocks them. Each
- * watched service has a sequential executor (Guava's, on a small fixed pool); operations on one
- * instance key run one after another, in call order. Timers run on the daemon's Vert.x.
+ * jetcd's retry executor or the deadline timer's thread); nothing here blocks them. Each watched
+ * service has a sequential executor (Guava's, on a small fixed pool); operations on one instance key
+ * run one after another, in call order. Timers run on the daemon's Vert.x.
  *
  * <p>Thread-safe.
  */
@@ -116,18 +116,18 @@ final class EtcdBackend implements DiscoveryBackend {
     /** How many times a Register retries after losing a race with a concurrent write to its key. */
     private static final int MAX_ATTEMPTS = 5;
     /**
-     * The most keys of the first range of every service read ({@link #readPages}: a view's load, a
-     * new subscriber's barrier, a leader lookup, a resync), so that a service of up to 5,000
-     * instances is one round trip; a larger one goes on in pages ({@link #readPage}). The first range
-     * is also held to about {@link #READ_PAGE_BYTES} at {@link #kvBytesEstimate}, and to
-     * {@link #UNSIZED_FIRST_PAGE_KEYS} before this backend read any page: at the default
-     * {@code maxAttrsBytes} of 64 KiB, 5,000 keys would be one answer of 312 MiB. Measured on
-     * the bench's 5,000-instance service (scenario 5, etcd, eighth pass): a view's load read in pages
-     * of 500, 1,000, 2,000 and 1,500 keys, one after another, had its last page 24.6–59.5 ms after it
-     * began (median 34.4 ms, traced in the daemon), one range of 5,000 in 9.7–20.9 ms (once 83 ms);
-     * cold snapshot p50 34.2–44.0 ms in six runs from pages of 500, 24.7–41.0 ms in seven runs from
-     * 5,000 (the etcd client on a daemon event loop or its own, in both). A warm snapshot's barrier (sixth pass): p50 24.7 and 25.8 ms whole, 29.9 and 35.3 ms from
-     * pages of 500. Tests lower it.
+     * The most keys of the first range of every service read ({@link #readPages}: a view's load, a new
+     * subscriber's barrier, a leader lookup, a resync), so that a service of up to 5,000 instances is
+     * one round trip; a larger one goes on in pages ({@link #readPage}). The first range is also held
+     * to about {@link #READ_PAGE_BYTES} at {@link #kvBytesEstimate}, and to {@link
+     * #UNSIZED_FIRST_PAGE_KEYS} before this backend read any page: at the default {@code
+     * maxAttrsBytes} of 64 KiB, 5,000 keys would be one answer of 312 MiB. Measured on the bench's
+     * 5,000-instance service (scenario 5, etcd, eighth pass): a view's load read in pages of 500,
+     * 1,000, 2,000 and 1,500 keys, one after another, had its last page 24.6–59.5 ms after it began
+     * (median 34.4 ms, traced in the daemon), one range of 5,000 in 9.7–20.9 ms (once 83 ms); cold
+     * snapshot p50 34.2–44.0 ms in six runs from pages of 500, 24.7–41.0 ms in seven runs from 5,000
+     * (the etcd client on a daemon event loop or its own, in both). A warm snapshot's barrier (sixth
+     * pass): p50 24.7 and 25.8 ms whole, 29.9 and 35.3 ms from pages of 500. Tests lower it.
      */
     volatile int firstPageKeys = 5_000;
     /** Keys of the first range of a service read before this backend knows the size of its keys and values. */
@@ -680,12 +680,13 @@ final class EtcdBackend implements DiscoveryBackend {
     }
 
     /**
-     * One page of {@link #readPages}: the first ({@code revision} 0) is a linearizable read of
-     * {@code limit} keys; each next one reads twice as many as the one before, or
-     * {@link #firstPageKeys} when that is more, at most {@link #MAX_READ_PAGE_KEYS} and about
-     * {@link #READ_PAGE_BYTES} at the mean size of the keys and values of the page before, at the first one's revision, serializable: it needs no leader round trip,
-     * since the member that answered the first page has that revision. Another member that lags
-     * behind it answers "future revision" instead; that page is asked again, linearizable.
+     * One page of {@link #readPages}: the first ({@code revision} 0) is a linearizable read of {@code
+     * limit} keys; each next one reads twice as many as the one before, or {@link #firstPageKeys} when
+     * that is more, at most {@link #MAX_READ_PAGE_KEYS} and about {@link #READ_PAGE_BYTES} at the mean
+     * size of the keys and values of the page before, at the first one's revision, serializable: it
+     * needs no leader round trip, since the member that answered the first page has that revision.
+     * Another member that lags behind it answers "future revision" instead; that page is asked again,
+     * linearizable.
      */
     private void readPage(String prefix, ByteSequence from, ByteSequence end, long revision, int limit, boolean serializable,
                           Consumer<List<KeyValue>> onPage, CompletableFuture<Long> done) {
