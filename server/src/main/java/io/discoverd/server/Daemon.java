@@ -12,6 +12,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
@@ -152,8 +153,10 @@ public final class Daemon implements AutoCloseable {
     }
 
     /**
-     * Builds Vert.x on {@code transport} ({@link NetTransport#startVertx}) and says why when
-     * {@code transport: auto} took NIO.
+     * Builds Vert.x on {@code transport}. Netty decides whether a native transport is available with
+     * a small probe; the event loops' own rings and epoll instances are made here and can still fail
+     * (a low {@code RLIMIT_MEMLOCK} for io_uring on older kernels, a low open-file limit), and Vert.x
+     * falls back to NIO silently when handed a transport it cannot use: both stop the start.
      *
      * @throws DaemonStartException with exit code 2 when the event loops cannot be made on the
      *                              transport, or Vert.x runs on another one
@@ -161,9 +164,13 @@ public final class Daemon implements AutoCloseable {
     private static Vertx startVertx(DaemonConfig config, Transport transport) throws DaemonStartException {
         Vertx vertx;
         try {
-            vertx = NetTransport.startVertx(transport, new VertxOptions());
-        } catch (IllegalStateException e) {
-            throw new DaemonStartException(e.getMessage(), 2, e.getCause());
+            vertx = Vertx.builder().withTransport(transport).build();
+        } catch (RuntimeException e) {
+            throw new DaemonStartException("transport: " + transport.name() + " cannot start its event loops: " + e, 2, e);
+        }
+        if (((VertxInternal) vertx).transport() != transport.implementation()) {
+            await(vertx.close());
+            throw new DaemonStartException("transport: " + transport.name() + " was not taken by Vert.x", 2, null);
         }
         if (config.transport() == NetTransport.AUTO && transport == Transport.NIO) {
             log.warn("transport auto: using nio, because {}", NetTransport.autoFallbackReason());

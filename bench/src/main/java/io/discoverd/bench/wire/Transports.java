@@ -1,8 +1,9 @@
 package io.discoverd.bench.wire;
 
-import io.discoverd.server.config.NetTransport;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.transport.Transport;
 
 /**
  * The bench's Vert.x instances (the load generator's, the raw jetcd client's) on the transport the
@@ -18,19 +19,29 @@ public final class Transports {
     }
 
     /**
-     * Builds Vert.x on the named transport, as the daemon does ({@link NetTransport#startVertx}).
+     * Builds Vert.x on the named transport.
      *
-     * @param transport a transport name as the daemon logs it ({@code epoll}, {@code nio}, {@code io_uring})
+     * @param transport a Vert.x transport name as the daemon logs it ({@code epoll}, {@code nio}, ...)
      * @param options   the other options
      * @throws IllegalStateException when this JVM cannot run that transport (Vert.x would fall back
      *                               to NIO silently, and the comparison would not be like for like)
      */
     public static Vertx vertx(String transport, VertxOptions options) {
-        try {
-            return NetTransport.startVertx(NetTransport.parse("transport", transport).select(), options);
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            throw new IllegalStateException("the bench cannot run on the daemon's transport " + transport + ": "
-                    + e.getMessage(), e);
+        Transport t = null;
+        for (Transport known : new Transport[] {Transport.NIO, Transport.EPOLL, Transport.IO_URING, Transport.KQUEUE}) {
+            if (known != null && known.name().equals(transport)) {
+                t = known;
+            }
         }
+        if (t == null || !t.available()) {
+            throw new IllegalStateException("the bench cannot run on the daemon's transport " + transport
+                    + (t == null ? "" : ": " + t.unavailabilityCause()));
+        }
+        Vertx vertx = Vertx.builder().with(options).withTransport(t).build();
+        if (((VertxInternal) vertx).transport() != t.implementation()) {
+            vertx.close();
+            throw new IllegalStateException("Vert.x did not take the daemon's transport " + transport);
+        }
+        return vertx;
     }
 }

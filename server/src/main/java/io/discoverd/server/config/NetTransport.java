@@ -1,13 +1,9 @@
 package io.discoverd.server.config;
 
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.transport.Transport;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -116,40 +112,6 @@ public enum NetTransport {
             return "epoll's classes are not on the class path";
         }
         return epoll.available() ? null : unavailable(EPOLL.configName, epoll);
-    }
-
-    /**
-     * Builds Vert.x on {@code transport} (one {@link #select()} gave). Netty decides whether a native
-     * transport is available with a small probe; the event loops' own rings and epoll instances are
-     * made here and can still fail (a low {@code RLIMIT_MEMLOCK} for io_uring on older kernels, a low
-     * open-file limit), and Vert.x falls back to NIO silently when handed a transport it cannot use:
-     * both are refused. Used by the daemon and by the bench's load generator, which must run on the
-     * daemon's transport.
-     *
-     * @param options the other options
-     * @return Vert.x running on {@code transport}
-     * @throws IllegalStateException when the event loops cannot be made on the transport, or Vert.x
-     *                               runs on another one (it is closed then, waiting at most 5 s); the
-     *                               message names the transport, the cause is Vert.x's failure if any
-     */
-    public static Vertx startVertx(Transport transport, VertxOptions options) {
-        Vertx vertx;
-        try {
-            vertx = Vertx.builder().with(options).withTransport(transport).build();
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("transport: " + transport.name() + " cannot start its event loops: " + e, e);
-        }
-        if (((VertxInternal) vertx).transport() != transport.implementation()) {
-            try {
-                vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (Exception e) {
-                // refused anyway; the close goes on in the background
-            }
-            throw new IllegalStateException("transport: " + transport.name() + " was not taken by Vert.x");
-        }
-        return vertx;
     }
 
     /** "{@code name} is not available on this host", with Netty's reason when {@code t} gives one. */
