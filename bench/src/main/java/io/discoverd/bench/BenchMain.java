@@ -180,7 +180,8 @@ public final class BenchMain implements Callable<Integer> {
             report.note("[" + name + "] store " + store.address() + ", daemon pid " + daemon.pid() + " (-Xmx"
                     + profile.daemonHeap() + ", registrationTtl " + REGISTRATION_TTL_SECONDS
                     + " s: no instance expires during the run, so none needs heartbeats); network transport: "
-                    + daemon.transport() + ", as the daemon's start-up line names it, for the daemon and the load generator"
+                    + daemon.transport() + ", as the daemon's start-up line names it, for the daemon (on " + daemon.eventLoops()
+                    + " event loops, one per processor by default) and the load generator (on 2)"
                     + (name.equals("etcd") ? " and the raw jetcd client"
                             : "; ZooKeeper's own clients (the daemon's and the raw Curator one) keep their NIO connection"));
             BenchRun run = new BenchRun(name, profile, store, daemon, raw, wire, report, console, REGISTRATION_TTL_SECONDS);

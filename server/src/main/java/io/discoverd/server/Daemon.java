@@ -8,6 +8,7 @@ import io.discoverd.server.config.DaemonConfig;
 import io.discoverd.server.config.NetTransport;
 import io.discoverd.server.http.FrontDoor;
 import io.discoverd.server.rpc.Agent;
+import io.netty.util.concurrent.EventExecutor;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -126,7 +127,7 @@ public final class Daemon implements AutoCloseable {
                 // One listener per event loop on the same port: Vert.x shares the socket and spreads
                 // connections over the loops.
                 deployment = vertx.deployVerticle(() -> new Listener(options, frontDoor),
-                                new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE))
+                                new DeploymentOptions().setInstances(config.eventLoops()))
                         .toCompletionStage().toCompletableFuture()
                         .get(LISTEN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             } catch (Exception e) {
@@ -135,8 +136,8 @@ public final class Daemon implements AutoCloseable {
             }
             Daemon daemon = new Daemon(lock, vertx, backend, deployment, connections, port);
             self.set(daemon);
-            log.info("discoverd listening on {}:{} (transport {}, backend {}: {}, data {}, externalIp {})",
-                    config.bind().listenHost(), port, transport.name(), config.backend(), backend.describe(),
+            log.info("discoverd listening on {}:{} (transport {}, event loops {}, backend {}: {}, data {}, externalIp {})",
+                    config.bind().listenHost(), port, transport.name(), config.eventLoops(), config.backend(), backend.describe(),
                     config.dataDir().toAbsolutePath().normalize(),
                     config.externalIp().isEmpty() ? "unset" : config.externalIp());
             return daemon;
@@ -164,7 +165,8 @@ public final class Daemon implements AutoCloseable {
     private static Vertx startVertx(DaemonConfig config, Transport transport) throws DaemonStartException {
         Vertx vertx;
         try {
-            vertx = Vertx.builder().withTransport(transport).build();
+            vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(config.eventLoops()))
+                    .withTransport(transport).build();
         } catch (RuntimeException e) {
             throw new DaemonStartException("transport: " + transport.name() + " cannot start its event loops: " + e, 2, e);
         }
@@ -181,6 +183,18 @@ public final class Daemon implements AutoCloseable {
     /** The port actually bound (differs from the configured one when that is 0). */
     public int port() {
         return port;
+    }
+
+    /**
+     * How many event-loop threads serve client connections (the config's {@code eventLoops}), read off
+     * Vert.x's own loop group. Thread-safe.
+     */
+    public int eventLoops() {
+        int n = 0;
+        for (EventExecutor ignored : ((VertxInternal) vertx).nettyEventLoopGroup()) {
+            n++;
+        }
+        return n;
     }
 
     /** The running backend. */

@@ -15,6 +15,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -74,6 +78,50 @@ class DaemonTest {
             assertEquals(7, change.key());
             assertEquals("127.0.0.1:2", change.update().addr());
             assertEquals(java.util.Map.of("v", "2"), change.update().attrs());
+        } finally {
+            logger.detachAppender(appender);
+        }
+    }
+
+    /**
+     * {@code eventLoops} sets how many event loops Vert.x makes, one per processor by default, and the
+     * start-up line names it; connections spread over them all serve the protocol.
+     */
+    @Test
+    void eventLoops_setsTheLoopCount_defaultOnePerProcessor() throws Exception {
+        try (TestDaemon d = TestDaemon.start(dataDir)) {
+            assertEquals(Runtime.getRuntime().availableProcessors(), d.daemon.eventLoops());
+        }
+        Logger logger = (Logger) LoggerFactory.getLogger(Daemon.class);
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try (TestDaemon d = TestDaemon.start(dataDir, "eventLoops: 3")) {
+            assertEquals(3, d.daemon.eventLoops());
+            assertTrue(appender.list.stream().anyMatch(e -> e.getFormattedMessage().contains(", event loops 3, ")),
+                    appender.list.toString());
+            List<RpcClient> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) {
+                    clients.add(RpcClient.connect(d.port(), i % 2 == 0));
+                }
+                for (int i = 0; i < 4; i++) {
+                    assertEquals("127.0.0.1:" + (i + 1), clients.get(i).call("Agent.Register", 0,
+                            new Args("web", ":" + (i + 1), null)).string());
+                }
+                RpcClient last = clients.get(3);
+                last.send("Agent.Subscribe", 9, new Args("web", "", null));
+                Set<String> seen = new HashSet<>();
+                for (int i = 0; i < 4; i++) {
+                    seen.add(last.next().update().addr());
+                }
+                assertEquals(4, seen.size(), seen.toString());
+                assertTrue(last.next().isSentinel());
+            } finally {
+                for (RpcClient c : clients) {
+                    c.close();
+                }
+            }
         } finally {
             logger.detachAppender(appender);
         }

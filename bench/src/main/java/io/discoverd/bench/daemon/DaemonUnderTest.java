@@ -32,12 +32,15 @@ import javax.management.remote.JMXServiceURL;
 public final class DaemonUnderTest implements AutoCloseable {
 
     private static final Pattern LISTENING = Pattern.compile("discoverd listening on (\\S+):(\\d+) \\(transport ([^,]+),");
+    private static final Pattern EVENT_LOOPS = Pattern.compile(", event loops (\\d+),");
 
     private final Process process;
     private final long startedNanos = System.nanoTime();
     private final AtomicInteger port = new AtomicInteger(-1);
     /** The transport named in the daemon's start-up line; set once it listens. */
     private volatile String transport = "?";
+    /** The event loops named in the daemon's start-up line ("?" when it names none); set once it listens. */
+    private volatile String eventLoops = "?";
     private JMXConnector jmx;
     private MemoryMXBean memory;
     private OperatingSystemMXBean os;
@@ -107,6 +110,10 @@ public final class DaemonUnderTest implements AutoCloseable {
                         Matcher m = LISTENING.matcher(line);
                         if (m.find()) {
                             transport = m.group(3);
+                            Matcher loops = EVENT_LOOPS.matcher(line);
+                            if (loops.find()) {
+                                eventLoops = loops.group(1);
+                            }
                             return Integer.parseInt(m.group(2));
                         }
                     }
@@ -151,6 +158,11 @@ public final class DaemonUnderTest implements AutoCloseable {
     /** When the daemon's process was started ({@link System#nanoTime()}). */
     public long startedNanos() {
         return startedNanos;
+    }
+
+    /** How many event loops the daemon's start-up line says it serves connections on, or "?". */
+    public String eventLoops() {
+        return eventLoops;
     }
 
     /** The network transport the daemon says it runs on ({@code epoll}, {@code nio}, ...). */

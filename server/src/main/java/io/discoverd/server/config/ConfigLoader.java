@@ -35,7 +35,7 @@ public final class ConfigLoader {
     public static final String EXTERNAL_IP_ENV = "EXTERNAL_IP";
 
     private static final List<String> FIELDS = List.of("bind", "externalIp", "backend", "registrationTtl",
-            "dataDir", "maxMessageBytes", "maxAttrsBytes", "subscriberQueueBytes", "transport");
+            "dataDir", "maxMessageBytes", "maxAttrsBytes", "subscriberQueueBytes", "transport", "eventLoops");
 
     private static final ObjectMapper YAML = YAMLMapper.builder(new YAMLFactory())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -147,6 +147,7 @@ public final class ConfigLoader {
         NetTransport transport = root.hasNonNull("transport")
                 ? NetTransport.parse("transport", string(root, "transport"))
                 : NetTransport.DEFAULT;
+        int eventLoops = eventLoops(root);
 
         // Checked after the general fields, so a bad field is reported as itself even where the
         // configured backend is not installed.
@@ -166,7 +167,7 @@ public final class ConfigLoader {
             section = new JsonObject(map);
         }
         return new DaemonConfig(bind, externalIp, backend, ttl, dataDir, maxMessageBytes, maxAttrsBytes, queueBytes,
-                transport, section);
+                transport, eventLoops, section);
     }
 
     private static String string(ObjectNode root, String field) {
@@ -186,6 +187,18 @@ public final class ConfigLoader {
             return n.asText();
         }
         throw new IllegalArgumentException(field + ": must be a duration such as 10s, got " + n);
+    }
+
+    private static int eventLoops(ObjectNode root) {
+        JsonNode n = root.get("eventLoops");
+        if (n == null || n.isNull()) {
+            return DaemonConfig.defaultEventLoops();
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() < 1 || n.intValue() > DaemonConfig.MAX_EVENT_LOOPS) {
+            throw new IllegalArgumentException("eventLoops: must be a whole number from 1 to " + DaemonConfig.MAX_EVENT_LOOPS
+                    + ", got " + n);
+        }
+        return n.intValue();
     }
 
     private static int positiveInt(ObjectNode root, String field, int dflt) {

@@ -25,12 +25,14 @@ import java.util.Objects;
  * @param subscriberQueueBytes how many bytes may wait unsent on one connection before the daemon
  *                             closes it as a slow reader ({@code subscriberQueueBytes}, default 8 MiB)
  * @param transport            the network transport ({@code transport}, default {@link NetTransport#AUTO})
+ * @param eventLoops           how many event-loop threads serve client connections ({@code eventLoops},
+ *                             default {@link #defaultEventLoops()}: one per processor); at least 1
  * @param backendConfig        the backend's own section (the map named like {@code backend}),
  *                             passed to the provider untouched; empty when absent
  */
 public record DaemonConfig(BindAddress bind, String externalIp, String backend, Duration registrationTtl,
                            Path dataDir, int maxMessageBytes, int maxAttrsBytes, int subscriberQueueBytes,
-                           NetTransport transport, JsonObject backendConfig) {
+                           NetTransport transport, int eventLoops, JsonObject backendConfig) {
 
     /** Default backend provider name. */
     public static final String DEFAULT_BACKEND = "zookeeper";
@@ -42,6 +44,8 @@ public record DaemonConfig(BindAddress bind, String externalIp, String backend, 
     public static final int DEFAULT_MAX_ATTRS_BYTES = 64 << 10;
     /** Default outbound bound per connection, bytes. */
     public static final int DEFAULT_SUBSCRIBER_QUEUE_BYTES = 8 << 20;
+    /** The most event loops a config may ask for. */
+    public static final int MAX_EVENT_LOOPS = 1024;
 
     public DaemonConfig {
         Objects.requireNonNull(bind, "bind");
@@ -50,7 +54,20 @@ public record DaemonConfig(BindAddress bind, String externalIp, String backend, 
         Objects.requireNonNull(registrationTtl, "registrationTtl");
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(transport, "transport");
+        if (eventLoops < 1 || eventLoops > MAX_EVENT_LOOPS) {
+            throw new IllegalArgumentException("eventLoops: must be between 1 and " + MAX_EVENT_LOOPS + ", got " + eventLoops);
+        }
         backendConfig = backendConfig == null ? new JsonObject() : backendConfig.copy();
+    }
+
+    /**
+     * The default number of event loops: one per processor the JVM sees
+     * ({@link Runtime#availableProcessors()}, which follows a container's CPU limit). Not Vert.x's
+     * default of two per processor: the daemon never blocks an event loop, so a second loop per core
+     * only adds thread switches (measured in {@code docs/benchmarks.md}, ninth pass).
+     */
+    public static int defaultEventLoops() {
+        return Math.max(1, Math.min(MAX_EVENT_LOOPS, Runtime.getRuntime().availableProcessors()));
     }
 
     /** The default data directory for a bind address: {@code data/<port>}. */

@@ -33,6 +33,7 @@ class ConfigLoaderTest {
         assertEquals(65536, c.maxAttrsBytes());
         assertEquals(8 << 20, c.subscriberQueueBytes());
         assertEquals(NetTransport.AUTO, c.transport());
+        assertEquals(Runtime.getRuntime().availableProcessors(), c.eventLoops());
         assertTrue(c.backendConfig().isEmpty());
     }
 
@@ -67,6 +68,7 @@ class ConfigLoaderTest {
                 maxAttrsBytes: 100
                 subscriberQueueBytes: 4096
                 transport: IO_URING
+                eventLoops: 3
                 memory:
                   a: 1
                   nested: {b: [1, 2]}
@@ -81,6 +83,7 @@ class ConfigLoaderTest {
         assertEquals(100, c.maxAttrsBytes());
         assertEquals(4096, c.subscriberQueueBytes());
         assertEquals(NetTransport.IO_URING, c.transport());
+        assertEquals(3, c.eventLoops());
         assertEquals(1, c.backendConfig().getInteger("a"));
         assertEquals(2, c.backendConfig().getJsonObject("nested").getJsonArray("b").getInteger(1));
         assertEquals(2, c.backendConfig().size(), "only the selected backend's section");
@@ -122,6 +125,11 @@ class ConfigLoaderTest {
         assertMessageNames("registrationTtl", "registrationTtl: 10\n");
         assertMessageNames("transport", "transport: kqueue\n");
         assertMessageNames("transport", "transport: [nio]\n");
+        assertMessageNames("eventLoops", "eventLoops: 0\n");
+        assertMessageNames("eventLoops", "eventLoops: -2\n");
+        assertMessageNames("eventLoops", "eventLoops: 1.5\n");
+        assertMessageNames("eventLoops", "eventLoops: many\n");
+        assertMessageNames("eventLoops", "eventLoops: 1025\n");
     }
 
     @Test
