@@ -61,8 +61,22 @@ final class ServiceView {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceView.class);
 
-    /** One instance as the view holds it. */
-    record Entry(Map<String, String> attrs, long created, long czxid, long mzxid) {
+    /**
+     * One instance as the view holds it: the {@link Instance} handed to subscribers (made once per
+     * observed change, so a snapshot hands out the held objects and copies no attributes), and the
+     * czxid and mzxid of the node it was read from.
+     */
+    record Entry(Instance instance, long czxid, long mzxid) {
+
+        /** The instance's attributes ({@code null} for nil). */
+        Map<String, String> attrs() {
+            return instance.attrs();
+        }
+
+        /** The instance's {@code Created}. */
+        long created() {
+            return instance.created();
+        }
     }
 
     /** The highest deleted czxid of an address, and the {@link #tick} at which it was written. */
@@ -247,13 +261,14 @@ final class ServiceView {
             LOG.warn("ignoring {}/{}: its data is not an instance", servicePath, addr);
             return;
         }
-        Entry e = new Entry(si.attrs(), si.created(), stat.getCzxid(), stat.getMzxid());
-        entries.put(addr, e);
+        boolean changed = old == null || old.created() != si.created() || !Objects.equals(old.attrs(), si.attrs());
+        // An unchanged instance keeps its object, so the subscribers' copies stay the ones handed out.
+        Instance instance = changed ? new Instance(name, addr, si.attrs(), si.created()) : old.instance();
+        entries.put(addr, new Entry(instance, stat.getCzxid(), stat.getMzxid()));
         if (tomb != null) {
             tombstones.remove(addr); // the entry's larger czxid now keeps older incarnations out
         }
-        if (old == null || old.created() != e.created() || !Objects.equals(old.attrs(), e.attrs())) {
-            Instance instance = new Instance(name, addr, e.attrs(), e.created());
+        if (changed) {
             for (GuardedSubscription s : List.copyOf(attached)) {
                 s.online(instance);
             }
@@ -357,8 +372,8 @@ final class ServiceView {
         if (closed || !pending.remove(s)) {
             return;
         }
-        for (Map.Entry<String, Entry> e : entries.entrySet()) {
-            s.online(new Instance(name, e.getKey(), e.getValue().attrs(), e.getValue().created()));
+        for (Entry e : entries.values()) {
+            s.online(e.instance());
         }
         s.current();
         attached.add(s);
