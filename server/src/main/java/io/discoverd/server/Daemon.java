@@ -13,6 +13,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetServerOptions;
@@ -165,7 +166,11 @@ public final class Daemon implements AutoCloseable {
     private static Vertx startVertx(DaemonConfig config, Transport transport) throws DaemonStartException {
         Vertx vertx;
         try {
-            vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(config.eventLoops()))
+            // No file cache or class-path resolving: the daemon serves no files, and Vert.x's cache
+            // directory (java.io.tmpdir/vertx-cache-*) outlives a daemon that is killed.
+            vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(config.eventLoops())
+                            .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false)
+                                    .setFileCachingEnabled(false)))
                     .withTransport(transport).build();
         } catch (RuntimeException e) {
             throw new DaemonStartException("transport: " + transport.name() + " cannot start its event loops: " + e, 2, e);

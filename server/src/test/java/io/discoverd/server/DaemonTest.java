@@ -12,6 +12,7 @@ import io.discoverd.server.testing.TestDaemon;
 import io.discoverd.protocol.Args;
 import io.vertx.core.transport.Transport;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -124,6 +126,29 @@ class DaemonTest {
             }
         } finally {
             logger.detachAppender(appender);
+        }
+    }
+
+    /**
+     * The daemon's Vert.x makes no file-cache directory ({@code java.io.tmpdir/vertx-cache-*}): the
+     * daemon serves no files, and a killed daemon's directory would stay behind.
+     */
+    @Test
+    void start_makesNoVertxFileCacheDirectory() throws Exception {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        Set<Path> before = vertxCaches(tmp);
+        try (TestDaemon d = TestDaemon.start(dataDir)) {
+            assertTrue(d.port() > 0);
+            Set<Path> made = vertxCaches(tmp);
+            made.removeAll(before);
+            assertEquals(Set.of(), made);
+        }
+    }
+
+    private static Set<Path> vertxCaches(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            return files.filter(p -> p.getFileName().toString().startsWith("vertx-cache-"))
+                    .collect(Collectors.toCollection(HashSet::new));
         }
     }
 
