@@ -49,6 +49,8 @@ public final class BenchMain implements Callable<Integer> {
 
     /** Registration TTL of the daemon and of the raw etcd leases, in s: long enough that nothing expires during a run. */
     static final long REGISTRATION_TTL_SECONDS = 1800;
+    /** The load generator's event loops: its share of the two cores the daemon also runs on. */
+    private static final int LOAD_EVENT_LOOPS = 2;
 
     @Option(names = "--backend", description = "zookeeper, etcd or all (default: all)")
     String backend = "all";
@@ -176,12 +178,12 @@ public final class BenchMain implements Callable<Integer> {
              DaemonUnderTest daemon = DaemonUnderTest.start(jar, dir.resolve("daemon"), daemonConfig(store, dir), profile.daemonHeap());
              RawStore raw = name.equals("etcd") ? new EtcdRaw(store.address(), REGISTRATION_TTL_SECONDS, daemon.transport())
                      : new ZooKeeperRaw(store.address());
-             WireClient wire = new WireClient(2, daemon.transport())) {
+             WireClient wire = new WireClient(LOAD_EVENT_LOOPS, daemon.transport())) {
             report.note("[" + name + "] store " + store.address() + ", daemon pid " + daemon.pid() + " (-Xmx"
                     + profile.daemonHeap() + ", registrationTtl " + REGISTRATION_TTL_SECONDS
                     + " s: no instance expires during the run, so none needs heartbeats); network transport: "
                     + daemon.transport() + ", as the daemon's start-up line names it, for the daemon (on " + daemon.eventLoops()
-                    + " event loops, one per processor by default) and the load generator (on 2)"
+                    + " event loops, one per processor by default) and the load generator (on " + LOAD_EVENT_LOOPS + ")"
                     + (name.equals("etcd") ? " and the raw jetcd client"
                             : "; ZooKeeper's own clients (the daemon's and the raw Curator one) keep their NIO connection"));
             BenchRun run = new BenchRun(name, profile, store, daemon, raw, wire, report, console, REGISTRATION_TTL_SECONDS);

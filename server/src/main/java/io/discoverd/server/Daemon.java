@@ -14,7 +14,9 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.internal.deployment.Deployment;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
@@ -126,7 +128,9 @@ public final class Daemon implements AutoCloseable {
                         .setPort(port)
                         .setTcpNoDelay(true);
                 // One listener per event loop on the same port: Vert.x shares the socket and spreads
-                // connections over the loops.
+                // connections over the listeners. Each instance takes the loop group's next loop in
+                // turn, so the instances land on distinct loops unless something else (a backend's
+                // first Vert.x timer) takes a loop from the group during the deployment.
                 deployment = vertx.deployVerticle(() -> new Listener(options, frontDoor),
                                 new DeploymentOptions().setInstances(config.eventLoops()))
                         .toCompletionStage().toCompletableFuture()
@@ -173,7 +177,8 @@ public final class Daemon implements AutoCloseable {
                                     .setFileCachingEnabled(false)))
                     .withTransport(transport).build();
         } catch (RuntimeException e) {
-            throw new DaemonStartException("transport: " + transport.name() + " cannot start its event loops: " + e, 2, e);
+            throw new DaemonStartException("transport: " + transport.name() + " cannot start its " + config.eventLoops()
+                    + " event loops (eventLoops): " + e, 2, e);
         }
         if (((VertxInternal) vertx).transport() != transport.implementation()) {
             await(vertx.close());
@@ -191,15 +196,27 @@ public final class Daemon implements AutoCloseable {
     }
 
     /**
-     * How many event-loop threads serve client connections (the config's {@code eventLoops}), read off
-     * Vert.x's own loop group. Thread-safe.
+     * How many event-loop threads Vert.x has for client connections (the config's {@code eventLoops}),
+     * read off its own loop group (tests). Thread-safe.
      */
-    public int eventLoops() {
+    int eventLoops() {
         int n = 0;
         for (EventExecutor ignored : ((VertxInternal) vertx).nettyEventLoopGroup()) {
             n++;
         }
         return n;
+    }
+
+    /**
+     * How many listener instances are deployed, and on how many distinct event loops they run, read
+     * off Vert.x's deployment (tests: one listener per loop). Thread-safe.
+     *
+     * @return {instances, distinct event loops}
+     */
+    int[] listenerPlacement() {
+        Deployment d = ((VertxInternal) vertx).deploymentManager().deployment(deployment).deployment();
+        long loops = d.contexts().stream().map(c -> ((ContextInternal) c).nettyEventLoop()).distinct().count();
+        return new int[] {d.instances().size(), (int) loops};
     }
 
     /** The running backend. */

@@ -1,8 +1,10 @@
 package io.discoverd.server;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -34,20 +36,37 @@ class DaemonTest {
     @TempDir
     Path dataDir;
 
+    /** Captures what the {@link Daemon} logger logs until closed. */
+    private static final class DaemonLog implements AutoCloseable {
+        private final Logger logger = (Logger) LoggerFactory.getLogger(Daemon.class);
+        private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+
+        DaemonLog() {
+            appender.start();
+            logger.addAppender(appender);
+        }
+
+        /** How many events so far have a message containing {@code text}. */
+        long count(String text) {
+            return appender.list.stream().filter(e -> e.getFormattedMessage().contains(text)).count();
+        }
+
+        @Override
+        public String toString() {
+            return appender.list.toString();
+        }
+
+        @Override
+        public void close() {
+            logger.detachAppender(appender);
+        }
+    }
+
     @Test
     void start_logsOneListeningLineWithTheActualPort() throws Exception {
-        Logger logger = (Logger) LoggerFactory.getLogger(Daemon.class);
-        ListAppender<ILoggingEvent> appender = new ListAppender<>();
-        appender.start();
-        logger.addAppender(appender);
-        try (TestDaemon d = TestDaemon.start(dataDir)) {
-            long lines = appender.list.stream()
-                    .filter(e -> e.getFormattedMessage().contains("discoverd listening on 127.0.0.1:" + d.port() + " "))
-                    .count();
-            assertEquals(1, lines, appender.list.toString());
+        try (DaemonLog log = new DaemonLog(); TestDaemon d = TestDaemon.start(dataDir)) {
+            assertEquals(1, log.count("discoverd listening on 127.0.0.1:" + d.port() + " "), log.toString());
             assertTrue(d.port() > 0);
-        } finally {
-            logger.detachAppender(appender);
         }
     }
 
@@ -62,15 +81,11 @@ class DaemonTest {
     @ValueSource(strings = {"auto", "nio", "epoll", "io_uring"})
     void eachTransport_servesRegisterSubscribeAndChanges(String name) throws Exception {
         Transport expected = TestDaemon.assumeTransportLoads(name);
-        Logger logger = (Logger) LoggerFactory.getLogger(Daemon.class);
-        ListAppender<ILoggingEvent> appender = new ListAppender<>();
-        appender.start();
-        logger.addAppender(appender);
-        try (TestDaemon d = TestDaemon.start(dataDir, "transport: " + name);
+        try (DaemonLog log = new DaemonLog();
+             TestDaemon d = TestDaemon.start(dataDir, "transport: " + name);
              RpcClient a = RpcClient.connect(d.port(), false);
              RpcClient b = RpcClient.connect(d.port(), true)) {
-            assertTrue(appender.list.stream().anyMatch(e -> e.getFormattedMessage().contains(
-                    "(transport " + expected.name() + ", ")), appender.list.toString());
+            assertEquals(1, log.count("(transport " + expected.name() + ", "), log.toString());
             assertEquals("127.0.0.1:1", a.call("Agent.Register", 0, new Args("web", ":1", null)).string());
             b.send("Agent.Subscribe", 7, new Args("web", "", null));
             assertEquals("127.0.0.1:1", b.next().update().addr());
@@ -80,28 +95,25 @@ class DaemonTest {
             assertEquals(7, change.key());
             assertEquals("127.0.0.1:2", change.update().addr());
             assertEquals(java.util.Map.of("v", "2"), change.update().attrs());
-        } finally {
-            logger.detachAppender(appender);
         }
     }
 
     /**
-     * {@code eventLoops} sets how many event loops Vert.x makes, one per processor by default, and the
-     * start-up line names it; connections spread over them all serve the protocol.
+     * {@code eventLoops} sets how many event loops Vert.x makes, one per processor by default, with
+     * one listener on each; the start-up line names the count; connections spread over them all serve
+     * the protocol.
      */
     @Test
-    void eventLoops_setsTheLoopCount_defaultOnePerProcessor() throws Exception {
+    void eventLoops_setsTheLoopCount_oneListenerOnEach_defaultOnePerProcessor() throws Exception {
+        int processors = Runtime.getRuntime().availableProcessors();
         try (TestDaemon d = TestDaemon.start(dataDir)) {
-            assertEquals(Runtime.getRuntime().availableProcessors(), d.daemon.eventLoops());
+            assertEquals(processors, d.daemon.eventLoops());
+            assertArrayEquals(new int[] {processors, processors}, d.daemon.listenerPlacement());
         }
-        Logger logger = (Logger) LoggerFactory.getLogger(Daemon.class);
-        ListAppender<ILoggingEvent> appender = new ListAppender<>();
-        appender.start();
-        logger.addAppender(appender);
-        try (TestDaemon d = TestDaemon.start(dataDir, "eventLoops: 3")) {
+        try (DaemonLog log = new DaemonLog(); TestDaemon d = TestDaemon.start(dataDir, "eventLoops: 3")) {
             assertEquals(3, d.daemon.eventLoops());
-            assertTrue(appender.list.stream().anyMatch(e -> e.getFormattedMessage().contains(", event loops 3, ")),
-                    appender.list.toString());
+            assertArrayEquals(new int[] {3, 3}, d.daemon.listenerPlacement(), "{listeners, distinct loops}");
+            assertEquals(1, log.count(", event loops 3, "), log.toString());
             List<RpcClient> clients = new ArrayList<>();
             try {
                 for (int i = 0; i < 4; i++) {
@@ -124,30 +136,35 @@ class DaemonTest {
                     c.close();
                 }
             }
-        } finally {
-            logger.detachAppender(appender);
         }
     }
 
     /**
-     * The daemon's Vert.x makes no file-cache directory ({@code java.io.tmpdir/vertx-cache-*}): the
-     * daemon serves no files, and a killed daemon's directory would stay behind.
+     * The daemon's Vert.x makes no file-cache directory: the daemon serves no files, and a killed
+     * daemon's directory would stay behind. Vert.x names them {@code <vertx.cacheDirBase>-<uuid>};
+     * this module's pom points {@code vertx.cacheDirBase} into {@code target}, so no other process
+     * adds any there while the test looks.
      */
     @Test
     void start_makesNoVertxFileCacheDirectory() throws Exception {
-        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
-        Set<Path> before = vertxCaches(tmp);
+        String property = System.getProperty("vertx.cacheDirBase");
+        assumeTrue(property != null, "vertx.cacheDirBase is set by the pom's surefire configuration");
+        Path base = Path.of(property).toAbsolutePath();
+        Files.createDirectories(base.getParent());
+        Set<Path> before = vertxCaches(base);
         try (TestDaemon d = TestDaemon.start(dataDir)) {
             assertTrue(d.port() > 0);
-            Set<Path> made = vertxCaches(tmp);
+            Set<Path> made = vertxCaches(base);
             made.removeAll(before);
             assertEquals(Set.of(), made);
         }
     }
 
-    private static Set<Path> vertxCaches(Path dir) throws IOException {
-        try (var files = Files.list(dir)) {
-            return files.filter(p -> p.getFileName().toString().startsWith("vertx-cache-"))
+    /** The cache directories Vert.x made for {@code base}: {@code <base>-<uuid>}. */
+    private static Set<Path> vertxCaches(Path base) throws IOException {
+        String prefix = base.getFileName() + "-";
+        try (var files = Files.list(base.getParent())) {
+            return files.filter(p -> p.getFileName().toString().startsWith(prefix))
                     .collect(Collectors.toCollection(HashSet::new));
         }
     }

@@ -21,7 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This daemon's view of one watched service: addr → (attrs, created, czxid, mzxid), fed by ONE
+ * This daemon's view of one watched service: addr → (instance, czxid, mzxid), fed by ONE
  * persistent recursive watch on {@code <root>/services/<name>} (Curator's {@link PersistentWatcher},
  * which sets it again after a reconnection or a new session) with a read of each node it reports, by
  * a first load of the whole service, by this daemon's own acknowledged writes, and by barrier reads;
@@ -262,7 +262,7 @@ final class ServiceView {
             return;
         }
         boolean changed = old == null || old.created() != si.created() || !Objects.equals(old.attrs(), si.attrs());
-        // An unchanged instance keeps its object, so the subscribers' copies stay the ones handed out.
+        // An unchanged instance keeps its object: a later snapshot hands out the one already handed out.
         Instance instance = changed ? new Instance(name, addr, si.attrs(), si.created()) : old.instance();
         entries.put(addr, new Entry(instance, stat.getCzxid(), stat.getMzxid()));
         if (tomb != null) {

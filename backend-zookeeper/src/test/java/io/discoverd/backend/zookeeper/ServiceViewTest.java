@@ -2,12 +2,15 @@ package io.discoverd.backend.zookeeper;
 
 import io.discoverd.backend.GuardedSubscription;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import com.google.common.util.concurrent.MoreExecutors;
 import io.discoverd.backend.contract.RecordingListener;
 import io.discoverd.backend.contract.RecordingListener.Kind;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
@@ -80,7 +83,11 @@ class ServiceViewTest {
     }
 
     private static byte[] data(long created) {
-        return new StoredInstance(null, created).toBytes();
+        return data(null, created);
+    }
+
+    private static byte[] data(Map<String, String> attrs, long created) {
+        return new StoredInstance(attrs, created).toBytes();
     }
 
     private List<Kind> liveKinds() {
@@ -168,5 +175,42 @@ class ServiceViewTest {
             return null;
         });
         assertEquals(List.of(Kind.ONLINE, Kind.OFFLINE), liveKinds());
+    }
+
+    /**
+     * An observation emits online only when the instance's attributes or {@code Created} differ from
+     * what the view holds (nil and empty attributes differ); a newer read of the same content emits
+     * nothing. A later subscriber's snapshot hands out the very instances the view emitted last (their
+     * attribute maps are the same objects), not copies.
+     */
+    @Test
+    void observations_emitOnlyChanges_andASnapshotHandsOutTheInstancesHeld() throws Exception {
+        on(() -> {
+            view.observed("g:1", stat(8, 8), data(Map.of("v", "1"), 8));
+            view.observed("g:1", stat(8, 9), data(Map.of("v", "1"), 8)); // same content, newer mzxid
+            view.observed("h:1", stat(10, 10), data(null, 10));
+            view.observed("h:1", stat(10, 11), data(Map.of(), 10)); // nil -> empty
+            view.observed("h:1", stat(10, 12), data(Map.of(), 11)); // another Created
+            return null;
+        });
+        List<RecordingListener.Event> live = listener.live();
+        assertEquals(List.of(Kind.ONLINE, Kind.ONLINE, Kind.ONLINE, Kind.ONLINE), liveKinds(), live.toString());
+        assertNull(live.get(1).attrs());
+        assertEquals(Map.of(), live.get(2).attrs());
+        assertEquals(11, live.get(3).created());
+
+        RecordingListener later = new RecordingListener();
+        GuardedSubscription sub = new GuardedSubscription("v", later, x -> { });
+        on(() -> {
+            view.addPending(sub);
+            view.attach(sub);
+            return null;
+        });
+        later.awaitCurrent(TIMEOUT);
+        Map<String, RecordingListener.Event> snapshot = later.snapshotByAddr();
+        assertEquals(2, snapshot.size(), snapshot.toString());
+        assertSame(live.get(0).attrs(), snapshot.get("g:1").attrs());
+        assertSame(live.get(3).attrs(), snapshot.get("h:1").attrs());
+        assertEquals(11, snapshot.get("h:1").created());
     }
 }

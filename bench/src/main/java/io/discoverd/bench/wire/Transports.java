@@ -2,6 +2,7 @@ package io.discoverd.bench.wire;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.transport.Transport;
 
@@ -22,7 +23,7 @@ public final class Transports {
      * Builds Vert.x on the named transport.
      *
      * @param transport a Vert.x transport name as the daemon logs it ({@code epoll}, {@code nio}, ...)
-     * @param options   the other options
+     * @param options   the other options; its file-system options are replaced (no file cache, no class-path resolving)
      * @throws IllegalStateException when this JVM cannot run that transport (Vert.x would fall back
      *                               to NIO silently, and the comparison would not be like for like)
      */
@@ -37,6 +38,8 @@ public final class Transports {
             throw new IllegalStateException("the bench cannot run on the daemon's transport " + transport
                     + (t == null ? "" : ": " + t.unavailabilityCause()));
         }
+        // No file cache (java.io.tmpdir/vertx-cache-*, left behind by a killed run): the bench reads no files through Vert.x.
+        options.setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false));
         Vertx vertx = Vertx.builder().with(options).withTransport(t).build();
         if (((VertxInternal) vertx).transport() != t.implementation()) {
             vertx.close();

@@ -147,7 +147,8 @@ public final class ConfigLoader {
         NetTransport transport = root.hasNonNull("transport")
                 ? NetTransport.parse("transport", string(root, "transport"))
                 : NetTransport.DEFAULT;
-        int eventLoops = eventLoops(root);
+        int eventLoops = boundedInt(root, "eventLoops", DaemonConfig.defaultEventLoops(), DaemonConfig.MAX_EVENT_LOOPS,
+                "a whole number from 1 to " + DaemonConfig.MAX_EVENT_LOOPS);
 
         // Checked after the general fields, so a bad field is reported as itself even where the
         // configured backend is not installed.
@@ -189,26 +190,19 @@ public final class ConfigLoader {
         throw new IllegalArgumentException(field + ": must be a duration such as 10s, got " + n);
     }
 
-    private static int eventLoops(ObjectNode root) {
-        JsonNode n = root.get("eventLoops");
-        if (n == null || n.isNull()) {
-            return DaemonConfig.defaultEventLoops();
-        }
-        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() < 1 || n.intValue() > DaemonConfig.MAX_EVENT_LOOPS) {
-            throw new IllegalArgumentException("eventLoops: must be a whole number from 1 to " + DaemonConfig.MAX_EVENT_LOOPS
-                    + ", got " + n);
-        }
-        return n.intValue();
+    private static int positiveInt(ObjectNode root, String field, int dflt) {
+        return boundedInt(root, field, dflt, Integer.MAX_VALUE, "a positive whole number of bytes (at most "
+                + Integer.MAX_VALUE + ")");
     }
 
-    private static int positiveInt(ObjectNode root, String field, int dflt) {
+    /** A whole number from 1 to {@code max}, or {@code dflt} when the field is absent. */
+    private static int boundedInt(ObjectNode root, String field, int dflt, int max, String what) {
         JsonNode n = root.get(field);
         if (n == null || n.isNull()) {
             return dflt;
         }
-        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() <= 0) {
-            throw new IllegalArgumentException(field + ": must be a positive whole number of bytes (at most "
-                    + Integer.MAX_VALUE + "), got " + n);
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() <= 0 || n.intValue() > max) {
+            throw new IllegalArgumentException(field + ": must be " + what + ", got " + n);
         }
         return n.intValue();
     }

@@ -26,7 +26,8 @@ import java.util.Objects;
  *                             closes it as a slow reader ({@code subscriberQueueBytes}, default 8 MiB)
  * @param transport            the network transport ({@code transport}, default {@link NetTransport#AUTO})
  * @param eventLoops           how many event-loop threads serve client connections ({@code eventLoops},
- *                             default {@link #defaultEventLoops()}: one per processor); at least 1
+ *                             default {@link #defaultEventLoops()}: one per processor); 1 to
+ *                             {@value #MAX_EVENT_LOOPS}
  * @param backendConfig        the backend's own section (the map named like {@code backend}),
  *                             passed to the provider untouched; empty when absent
  */
@@ -44,7 +45,10 @@ public record DaemonConfig(BindAddress bind, String externalIp, String backend, 
     public static final int DEFAULT_MAX_ATTRS_BYTES = 64 << 10;
     /** Default outbound bound per connection, bytes. */
     public static final int DEFAULT_SUBSCRIBER_QUEUE_BYTES = 8 << 20;
-    /** The most event loops a config may ask for. */
+    /**
+     * The most event loops a config may ask for: far above any core count the daemon is run on, low
+     * enough that a typo (an extra digit or two) is refused instead of starting thousands of threads.
+     */
     public static final int MAX_EVENT_LOOPS = 1024;
 
     public DaemonConfig {
@@ -54,8 +58,9 @@ public record DaemonConfig(BindAddress bind, String externalIp, String backend, 
         Objects.requireNonNull(registrationTtl, "registrationTtl");
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(transport, "transport");
-        if (eventLoops < 1 || eventLoops > MAX_EVENT_LOOPS) {
-            throw new IllegalArgumentException("eventLoops: must be between 1 and " + MAX_EVENT_LOOPS + ", got " + eventLoops);
+        if (eventLoops < 1 || eventLoops > MAX_EVENT_LOOPS) { // ConfigLoader reports it for the file
+            throw new IllegalArgumentException("eventLoops: must be a whole number from 1 to " + MAX_EVENT_LOOPS
+                    + ", got " + eventLoops);
         }
         backendConfig = backendConfig == null ? new JsonObject() : backendConfig.copy();
     }
@@ -63,8 +68,9 @@ public record DaemonConfig(BindAddress bind, String externalIp, String backend, 
     /**
      * The default number of event loops: one per processor the JVM sees
      * ({@link Runtime#availableProcessors()}, which follows a container's CPU limit). Not Vert.x's
-     * default of two per processor: the daemon never blocks an event loop, so a second loop per core
-     * only adds thread switches (measured in {@code docs/benchmarks.md}, ninth pass).
+     * default of two per processor: the daemon never blocks an event loop, and a second loop per core
+     * adds thread switches (the bench's heartbeat runs took less daemon CPU per heartbeat with one
+     * loop per core, {@code docs/benchmarks.md}, ninth pass).
      */
     public static int defaultEventLoops() {
         return Math.max(1, Math.min(MAX_EVENT_LOOPS, Runtime.getRuntime().availableProcessors()));
