@@ -71,6 +71,10 @@ public final class BenchMain implements Callable<Integer> {
     @Option(names = "--markdown", description = "also write the results as Markdown to this file (the generated part of docs/benchmarks.md)")
     Path markdown;
 
+    @Option(names = "--daemon-event-loops", description = "the daemon's eventLoops setting (default: the daemon's own"
+            + " default, one per processor); to compare loop counts")
+    Integer daemonEventLoops;
+
     @Option(names = "--work", description = "where stores and daemons keep their data and logs (default: a new directory under /dev/shm, else the system temp dir)")
     Path work;
 
@@ -175,7 +179,7 @@ public final class BenchMain implements Callable<Integer> {
         console.printf("== %s: starting the store and the daemon%n", name);
         try (StoreServer store = name.equals("etcd") ? EtcdServerProcess.start(dir.resolve("store"))
                         : ZooKeeperServerProcess.start(dir.resolve("store"), profile.daemonHeap());
-             DaemonUnderTest daemon = DaemonUnderTest.start(jar, dir.resolve("daemon"), daemonConfig(store, dir), profile.daemonHeap());
+             DaemonUnderTest daemon = DaemonUnderTest.start(jar, dir.resolve("daemon"), daemonConfig(store, dir, daemonEventLoops), profile.daemonHeap());
              RawStore raw = name.equals("etcd") ? new EtcdRaw(store.address(), REGISTRATION_TTL_SECONDS, daemon.transport())
                      : new ZooKeeperRaw(store.address());
              WireClient wire = new WireClient(LOAD_EVENT_LOOPS, daemon.transport())) {
@@ -212,10 +216,11 @@ public final class BenchMain implements Callable<Integer> {
         return all;
     }
 
-    private static String daemonConfig(StoreServer store, Path dir) {
+    private static String daemonConfig(StoreServer store, Path dir, Integer eventLoops) {
         return "backend: " + store.backend() + "\n"
                 + "dataDir: " + dir.resolve("daemon/data") + "\n"
                 + "registrationTtl: " + REGISTRATION_TTL_SECONDS + "s\n"
+                + (eventLoops == null ? "" : "eventLoops: " + eventLoops + "\n")
                 + store.daemonSection();
     }
 
