@@ -50,14 +50,20 @@ class ServiceViewTest {
         pool = Executors.newCachedThreadPool();
         executor = MoreExecutors.newSequentialExecutor(pool);
         view = on(() -> new ServiceView("v", "/discoverd/services/v", client, new AsyncZk(client), executor, v -> { }));
-        listener = new RecordingListener();
-        GuardedSubscription sub = new GuardedSubscription("v", listener, x -> { });
+        listener = subscribe();
+    }
+
+    /** A new subscriber, attached as the backend attaches one, once its snapshot has come. */
+    private RecordingListener subscribe() throws Exception {
+        RecordingListener l = new RecordingListener();
+        GuardedSubscription sub = new GuardedSubscription("v", l, x -> { });
         on(() -> {
             view.addPending(sub);
             view.attach(sub);
             return null;
         });
-        listener.awaitCurrent(TIMEOUT);
+        l.awaitCurrent(TIMEOUT);
+        return l;
     }
 
     @AfterEach
@@ -199,15 +205,7 @@ class ServiceViewTest {
         assertEquals(Map.of(), live.get(2).attrs());
         assertEquals(11, live.get(3).created());
 
-        RecordingListener later = new RecordingListener();
-        GuardedSubscription sub = new GuardedSubscription("v", later, x -> { });
-        on(() -> {
-            view.addPending(sub);
-            view.attach(sub);
-            return null;
-        });
-        later.awaitCurrent(TIMEOUT);
-        Map<String, RecordingListener.Event> snapshot = later.snapshotByAddr();
+        Map<String, RecordingListener.Event> snapshot = subscribe().snapshotByAddr();
         assertEquals(2, snapshot.size(), snapshot.toString());
         assertSame(live.get(0).attrs(), snapshot.get("g:1").attrs());
         assertSame(live.get(3).attrs(), snapshot.get("h:1").attrs());
