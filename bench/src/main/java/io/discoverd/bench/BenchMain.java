@@ -97,6 +97,9 @@ public final class BenchMain implements Callable<Integer> {
         if (quick && smoke) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--quick and --smoke exclude each other");
         }
+        if (daemonEventLoops != null && daemonEventLoops < 1) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--daemon-event-loops must be at least 1");
+        }
         Profile profile = smoke ? Profile.SMOKE : quick ? Profile.QUICK : Profile.FULL;
         List<String> backends = switch (backend) {
             case "all" -> List.of("zookeeper", "etcd");
@@ -186,8 +189,10 @@ public final class BenchMain implements Callable<Integer> {
             report.note("[" + name + "] store " + store.address() + ", daemon pid " + daemon.pid() + " (-Xmx"
                     + profile.daemonHeap() + ", registrationTtl " + REGISTRATION_TTL_SECONDS
                     + " s: no instance expires during the run, so none needs heartbeats); network transport: "
-                    + daemon.transport() + ", as the daemon's start-up line names it, for the daemon (on " + daemon.eventLoops()
-                    + " event loops, one per processor by default) and the load generator (on " + LOAD_EVENT_LOOPS + ")"
+                    + daemon.transport() + ", as the daemon's start-up line names it, for the daemon (on "
+                    + daemon.eventLoops() + " event loops, "
+                    + (daemonEventLoops == null ? "its default: one per processor" : "set by --daemon-event-loops")
+                    + ") and the load generator (on " + LOAD_EVENT_LOOPS + ")"
                     + (name.equals("etcd") ? " and the raw jetcd client"
                             : "; ZooKeeper's own clients (the daemon's and the raw Curator one) keep their NIO connection"));
             BenchRun run = new BenchRun(name, profile, store, daemon, raw, wire, report, console, REGISTRATION_TTL_SECONDS);

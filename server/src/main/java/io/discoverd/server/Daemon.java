@@ -209,7 +209,8 @@ public final class Daemon implements AutoCloseable {
 
     /**
      * How many listener instances are deployed, and on how many distinct event loops they run, read
-     * off Vert.x's deployment (tests: one listener per loop). Thread-safe.
+     * off Vert.x's deployment (tests: one listener per loop). Only while the daemon runs: after
+     * {@link #close()} the deployment is gone. Thread-safe.
      *
      * @return {instances, distinct event loops}
      */

@@ -91,9 +91,9 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
      * named {@value #IO_THREAD_PREFIX}…. jetcd's gRPC channel does all its I/O on that one loop, and
      * completes every store call and watch event there. On one of the daemon's own loops ({@code
      * eventLoops}, one per processor by default) it would share that thread with the client
-     * connections Vert.x put on that loop (a connection keeps its loop for good): a fan-out's writes or a busy client would hold up every
-     * store call of the daemon, and the reverse. ZooKeeper's client has its own I/O thread in the same
-     * way. The reason is that isolation: in the bench's scenarios 1 and 5 on etcd the move changed no
+     * connections Vert.x put on that loop (a connection keeps its loop for good): a fan-out's writes
+     * or a busy client would hold up every store call of the daemon, and the reverse. ZooKeeper's
+     * client has its own I/O thread in the same way. The reason is that isolation: in the bench's scenarios 1 and 5 on etcd the move changed no
      * figure beyond the run-to-run spread ({@code docs/benchmarks.md}, eighth pass).
      *
      * <p>Closed by the jetcd client's close (jetcd closes the Vert.x it was given, without waiting);
