@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 @Command(name = "register",
         description = {"Registers an instance and holds it online (heartbeating) until interrupted, then unregisters it.",
                 "Prints the address as the daemon expanded it (':8080' becomes EXTERNAL_IP:8080)."},
-        exitCodeList = {"0:unregistered after SIGINT/SIGTERM", ExitCodes.LIST_FAILED, ExitCodes.LIST_USAGE, ExitCodes.LIST_UNAVAILABLE})
+        exitCodeList = {"0:unregistered after SIGINT/SIGTERM (or found offline already)", ExitCodes.LIST_FAILED, ExitCodes.LIST_USAGE, ExitCodes.LIST_UNAVAILABLE})
 public final class RegisterCommand extends ClientCommand {
 
     @Option(names = "--name", required = true, paramLabel = "NAME", description = "The service name.")
@@ -42,6 +42,12 @@ public final class RegisterCommand extends ClientCommand {
         try {
             client.unregister(name, expanded);
         } catch (DiscoverdException e) {
+            if (isNotFound(e)) {
+                // Unregistered by someone else since the last heartbeat: offline already, as asked.
+                err.println("discoverd: " + name + " " + expanded + " was already offline (the daemon said: "
+                        + e.serverMessage() + ")");
+                return ExitCodes.OK;
+            }
             err.println("discoverd: could not unregister " + name + " " + expanded + " (" + describe(e)
                     + "); it goes offline when its registration expires");
             return exitCode(e);

@@ -16,9 +16,6 @@ import picocli.CommandLine.Option;
                 "3:the daemon holds no such instance", ExitCodes.LIST_UNAVAILABLE})
 public final class UnregisterCommand extends ClientCommand {
 
-    /** The prefix of the daemon's error for an unknown instance (PROTOCOL.md §5.4), the original's too. */
-    private static final String NOT_FOUND = "100: Key not found (";
-
     @Option(names = "--name", required = true, paramLabel = "NAME", description = "The service name.")
     String name;
 
@@ -31,8 +28,7 @@ public final class UnregisterCommand extends ClientCommand {
         try {
             client.unregister(name, addr);
         } catch (DiscoverdException e) {
-            if (e.kind() == DiscoverdException.Kind.SERVER_ERROR && e.serverMessage() != null
-                    && e.serverMessage().startsWith(NOT_FOUND)) {
+            if (isNotFound(e)) {
                 err.println("discoverd: no instance " + name + " " + addr + " to unregister (the daemon said: "
                         + e.serverMessage() + ")");
                 return ExitCodes.NOT_FOUND;

@@ -143,6 +143,24 @@ class CommandLineTest {
         assertEquals(List.of(), client.services(name));
     }
 
+    /**
+     * Another client unregistered the instance, and the stop signal came before the next heartbeat
+     * (≥ 4.5 s after the Register) put it back: it is offline as asked, so the command says so and
+     * exits 0 instead of "could not unregister".
+     */
+    @Test
+    void register_stoppedAfterSomeoneElseUnregisteredIt_saysItWasOffline_exit0() throws Exception {
+        Held h = start("register", "--name", name, "--addr", ":9001");
+        h.awaitOut("127.0.0.1:9001\n");
+        client.unregister(name, "127.0.0.1:9001");
+        Run r = h.stop();
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals("127.0.0.1:9001\n", r.out());
+        assertTrue(r.err().startsWith("discoverd: " + name + " 127.0.0.1:9001 was already offline (the daemon said: 100: Key not found ("),
+                r.err());
+        assertEquals(List.of(), client.services(name));
+    }
+
     @Test
     void register_whenTheDaemonGoesAway_saysSoOnStderr_andExit4WhenItCannotUnregister() throws Exception {
         TestDaemon other = TestDaemon.start(Files.createDirectories(dataDir.resolve("goes-away")));
