@@ -182,7 +182,8 @@ public final class BenchMain implements Callable<Integer> {
         console.printf("== %s: starting the store and the daemon%n", name);
         try (StoreServer store = name.equals("etcd") ? EtcdServerProcess.start(dir.resolve("store"))
                         : ZooKeeperServerProcess.start(dir.resolve("store"), profile.daemonHeap());
-             DaemonUnderTest daemon = DaemonUnderTest.start(jar, dir.resolve("daemon"), daemonConfig(store, dir, daemonEventLoops), profile.daemonHeap());
+             DaemonUnderTest daemon = DaemonUnderTest.start(jar, dir.resolve("daemon"), daemonConfig(store, dir, daemonEventLoops),
+                     profile.daemonHeap());
              RawStore raw = name.equals("etcd") ? new EtcdRaw(store.address(), REGISTRATION_TTL_SECONDS, daemon.transport())
                      : new ZooKeeperRaw(store.address());
              WireClient wire = new WireClient(LOAD_EVENT_LOOPS, daemon.transport())) {

@@ -142,7 +142,8 @@ public final class Daemon implements AutoCloseable {
             Daemon daemon = new Daemon(lock, vertx, backend, deployment, connections, port);
             self.set(daemon);
             log.info("discoverd listening on {}:{} (transport {}, event loops {}, backend {}: {}, data {}, externalIp {})",
-                    config.bind().listenHost(), port, transport.name(), config.eventLoops(), config.backend(), backend.describe(),
+                    config.bind().listenHost(), port, transport.name(), config.eventLoops(), config.backend(),
+                    backend.describe(),
                     config.dataDir().toAbsolutePath().normalize(),
                     config.externalIp().isEmpty() ? "unset" : config.externalIp());
             return daemon;

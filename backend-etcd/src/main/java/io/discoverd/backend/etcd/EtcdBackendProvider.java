@@ -93,8 +93,9 @@ public final class EtcdBackendProvider implements DiscoveryBackendProvider {
      * eventLoops}, one per processor by default) it would share that thread with the client
      * connections Vert.x put on that loop (a connection keeps its loop for good): a fan-out's writes
      * or a busy client would hold up every store call of the daemon, and the reverse. ZooKeeper's
-     * client has its own I/O thread in the same way. The reason is that isolation: in the bench's scenarios 1 and 5 on etcd the move changed no
-     * figure beyond the run-to-run spread ({@code docs/benchmarks.md}, eighth pass).
+     * client has its own I/O thread in the same way. The reason is that isolation: in the bench's
+     * scenarios 1 and 5 on etcd the move changed no figure beyond the run-to-run spread
+     * ({@code docs/benchmarks.md}, eighth pass).
      *
      * <p>Closed by the jetcd client's close (jetcd closes the Vert.x it was given, without waiting);
      * the backend's close waits for its event loop to end. It resolves no class-path files and keeps

@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
 @Command(name = "register",
         description = {"Registers an instance and holds it online (heartbeating) until interrupted, then unregisters it.",
                 "Prints the address as the daemon expanded it (':8080' becomes EXTERNAL_IP:8080)."},
-        exitCodeList = {"0:unregistered after SIGINT/SIGTERM (or found offline already)", ExitCodes.LIST_FAILED, ExitCodes.LIST_USAGE, ExitCodes.LIST_UNAVAILABLE})
+        exitCodeList = {"0:unregistered after SIGINT/SIGTERM (or found offline already)", ExitCodes.LIST_FAILED,
+                ExitCodes.LIST_USAGE, ExitCodes.LIST_UNAVAILABLE})
 public final class RegisterCommand extends ClientCommand {
 
     @Option(names = "--name", required = true, paramLabel = "NAME", description = "The service name.")

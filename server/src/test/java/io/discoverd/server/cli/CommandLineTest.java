@@ -156,8 +156,8 @@ class CommandLineTest {
         Run r = h.stop();
         assertEquals(0, r.exit(), r.toString());
         assertEquals("127.0.0.1:9001\n", r.out());
-        assertTrue(r.err().startsWith("discoverd: " + name + " 127.0.0.1:9001 was already offline (the daemon said: 100: Key not found ("),
-                r.err());
+        assertTrue(r.err().startsWith("discoverd: " + name + " 127.0.0.1:9001 was already offline"
+                + " (the daemon said: 100: Key not found ("), r.err());
         assertEquals(List.of(), client.services(name));
     }
 
