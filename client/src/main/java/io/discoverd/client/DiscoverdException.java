@@ -61,6 +61,18 @@ public class DiscoverdException extends Exception {
         return serverMessage;
     }
 
+    /**
+     * Whether the daemon answered that it holds no such instance: {@link Kind#SERVER_ERROR} with a
+     * text starting {@code 100: Key not found (} (PROTOCOL.md §5.4, the original daemon's text), as
+     * an Unregister of an instance that is not live gets.
+     */
+    public boolean isNotFound() {
+        return kind == Kind.SERVER_ERROR && serverMessage != null && serverMessage.startsWith(NOT_FOUND);
+    }
+
+    /** The start of the daemon's error text for an instance it does not hold. */
+    private static final String NOT_FOUND = "100: Key not found (";
+
     static DiscoverdException server(String what, String serverMessage) {
         return new DiscoverdException(Kind.SERVER_ERROR, "discoverd: " + what + " failed: " + serverMessage, serverMessage, null);
     }

@@ -208,8 +208,10 @@ class DiscoverdClientTest extends FakeDaemonTestBase {
         DiscoverdException e = assertThrows(DiscoverdException.class, () -> client.register("x", ""));
         assertEquals(DiscoverdException.Kind.SERVER_ERROR, e.kind());
         assertEquals("discoverd: Addr must be set", e.serverMessage());
+        assertFalse(e.isNotFound());
         e = assertThrows(DiscoverdException.class, () -> client.unregister("x", "10.9.9.9:1"));
         assertTrue(e.serverMessage().startsWith("100: Key not found ("));
+        assertTrue(e.isNotFound());
         assertEquals(ConnectionState.CONNECTED, client.state());
     }
 

@@ -59,6 +59,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -139,7 +140,7 @@ final class EtcdBackend implements DiscoveryBackend {
      * ones (an estimate, not a bound: a service of large values read long after the last one starts
      * with a first range sized for small ones); 0 before any page.
      */
-    private final java.util.concurrent.atomic.AtomicLong kvBytesEstimate = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong kvBytesEstimate = new AtomicLong();
     /** The most keys of a later range of a service read ({@link #readPage}). */
     static final int MAX_READ_PAGE_KEYS = 8_000;
     /** Bytes of keys and values a later page of a service read aims at ({@link #readPage}): 4 MiB. */

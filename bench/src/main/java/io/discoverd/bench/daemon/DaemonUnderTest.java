@@ -31,8 +31,8 @@ import javax.management.remote.JMXServiceURL;
  */
 public final class DaemonUnderTest implements AutoCloseable {
 
-    private static final Pattern LISTENING = Pattern.compile("discoverd listening on (\\S+):(\\d+) \\(transport ([^,]+),");
-    private static final Pattern EVENT_LOOPS = Pattern.compile(", event loops (\\d+),");
+    private static final Pattern LISTENING =
+            Pattern.compile("discoverd listening on (\\S+):(\\d+) \\(transport ([^,]+),(?: event loops (\\d+),)?");
 
     private final Process process;
     private final long startedNanos = System.nanoTime();
@@ -110,9 +110,8 @@ public final class DaemonUnderTest implements AutoCloseable {
                         Matcher m = LISTENING.matcher(line);
                         if (m.find()) {
                             transport = m.group(3);
-                            Matcher loops = EVENT_LOOPS.matcher(line);
-                            if (loops.find()) {
-                                eventLoops = loops.group(1);
+                            if (m.group(4) != null) {
+                                eventLoops = m.group(4);
                             }
                             return Integer.parseInt(m.group(2));
                         }

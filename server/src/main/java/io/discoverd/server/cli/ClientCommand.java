@@ -123,18 +123,6 @@ public abstract class ClientCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * Whether the daemon answered that it holds no such instance: its error text starts with
-     * {@code 100: Key not found (} (PROTOCOL.md §5.4, the original's text too).
-     */
-    protected static boolean isNotFound(DiscoverdException e) {
-        return e.kind() == DiscoverdException.Kind.SERVER_ERROR && e.serverMessage() != null
-                && e.serverMessage().startsWith(NOT_FOUND);
-    }
-
-    /** The prefix of the daemon's error for an unknown instance (PROTOCOL.md §5.4). */
-    private static final String NOT_FOUND = "100: Key not found (";
-
     /** The one-line message for a failed call. */
     protected String describe(DiscoverdException e) {
         if (e.kind() == DiscoverdException.Kind.DISCONNECTED) {

@@ -43,7 +43,7 @@ public final class RegisterCommand extends ClientCommand {
         try {
             client.unregister(name, expanded);
         } catch (DiscoverdException e) {
-            if (isNotFound(e)) {
+            if (e.isNotFound()) {
                 // Unregistered by someone else since the last heartbeat: offline already, as asked.
                 err.println("discoverd: " + name + " " + expanded + " was already offline (the daemon said: "
                         + e.serverMessage() + ")");

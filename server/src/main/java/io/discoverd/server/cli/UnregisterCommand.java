@@ -28,7 +28,7 @@ public final class UnregisterCommand extends ClientCommand {
         try {
             client.unregister(name, addr);
         } catch (DiscoverdException e) {
-            if (isNotFound(e)) {
+            if (e.isNotFound()) {
                 err.println("discoverd: no instance " + name + " " + addr + " to unregister (the daemon said: "
                         + e.serverMessage() + ")");
                 return ExitCodes.NOT_FOUND;

@@ -58,10 +58,6 @@ public record DaemonConfig(BindAddress bind, String externalIp, String backend, 
         Objects.requireNonNull(registrationTtl, "registrationTtl");
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(transport, "transport");
-        if (eventLoops < 1 || eventLoops > MAX_EVENT_LOOPS) { // ConfigLoader reports it for the file
-            throw new IllegalArgumentException("eventLoops: must be a whole number from 1 to " + MAX_EVENT_LOOPS
-                    + ", got " + eventLoops);
-        }
         backendConfig = backendConfig == null ? new JsonObject() : backendConfig.copy();
     }
 
