@@ -81,19 +81,25 @@ public final class Scale implements Scenario {
             Latencies cold = new Latencies();
             Latencies coldRaw = new Latencies();
             List<BenchRun.Rest> bigRest = new ArrayList<>();
+            List<String> coldSamples = new ArrayList<>();
             for (int k = colds - 1; k >= 0; k--) {
                 String svc = k == 0 ? "big" : "big-" + k;
                 ClosedLoop.run(c, big, i -> connections.get(i % c).register(svc, Addrs.of(8, i), RegisterThroughput.ATTRS),
                         null, 1_800_000);
                 bigRest.add(run.settle());
                 // Which side reads the service first alternates (the store has just written it).
+                long daemonNanos;
+                long rawNanos;
                 if (k % 2 == 1) {
-                    coldRaw.record(rawRead(run, svc));
-                    cold.record(snapshot(probe, svc, big));
+                    rawNanos = rawRead(run, svc);
+                    daemonNanos = snapshot(probe, svc, big);
                 } else {
-                    cold.record(snapshot(probe, svc, big));
-                    coldRaw.record(rawRead(run, svc));
+                    daemonNanos = snapshot(probe, svc, big);
+                    rawNanos = rawRead(run, svc);
                 }
+                cold.record(daemonNanos);
+                coldRaw.record(rawNanos);
+                coldSamples.add(String.format(Locale.ROOT, "%.1f / %.1f", daemonNanos / 1e6, rawNanos / 1e6));
             }
             Latencies daemon = new Latencies();
             Latencies raw = new Latencies();
@@ -120,7 +126,8 @@ public final class Scale implements Scenario {
                     + " Subscribes (each to the sentinel, then CloseStream) one at a time, served by views that may be open or"
                     + " lingering (30 s after their last subscriber); raw: " + run.raw().registerCalls()
                     + ", and for a snapshot " + run.raw().readCalls() + "; big services of " + big + " instances: the first snapshot of"
-                    + " each of " + colds + " (cold: no view yet, the daemon reads the store; which side reads first alternates), then " + bigSamples
+                    + " each of " + colds + " (cold: no view yet, the daemon reads the store; which side reads first alternates;"
+                    + " each, daemon / raw, in ms: " + String.join(", ", coldSamples) + "), then " + bigSamples
                     + " more of one (warm: its view lingers between them); every sample set waits for the machine to be at rest (under "
                     + BenchRun.REST_PERCENT + " % busy for " + BenchRun.REST_WINDOW_MS + " ms, at most " + BenchRun.REST_MAX_MS / 1000
                     + " s; after the big services' fills: " + bigRest + ");"
