@@ -76,13 +76,16 @@ public final class Scale implements Scenario {
 
             // Big services: the first subscriber of each finds no view of it, and the daemon reads it from
             // the store (cold); later ones find the view open or lingering (30 s after its last subscriber).
+            // With more than one timed, one more big service goes first, untimed on both sides: the first
+            // load of a big service in a JVM was its slowest (tenth pass: ~54 ms twice, the others 26-48).
             int big = run.profile().bigService();
             int colds = run.profile().coldSnapshots();
+            int untimed = colds > 1 ? 1 : 0;
             Latencies cold = new Latencies();
             Latencies coldRaw = new Latencies();
             List<BenchRun.Rest> bigRest = new ArrayList<>();
             List<String> coldSamples = new ArrayList<>();
-            for (int k = colds - 1; k >= 0; k--) {
+            for (int k = colds - 1 + untimed; k >= 0; k--) {
                 String svc = k == 0 ? "big" : "big-" + k;
                 ClosedLoop.run(c, big, i -> connections.get(i % c).register(svc, Addrs.of(8, i), RegisterThroughput.ATTRS),
                         null, 1_800_000);
@@ -97,9 +100,14 @@ public final class Scale implements Scenario {
                     daemonNanos = snapshot(probe, svc, big);
                     rawNanos = rawRead(run, svc);
                 }
+                String sample = String.format(Locale.ROOT, "%.1f / %.1f", daemonNanos / 1e6, rawNanos / 1e6);
+                if (k >= colds) {
+                    coldSamples.add("untimed " + sample);
+                    continue;
+                }
                 cold.record(daemonNanos);
                 coldRaw.record(rawNanos);
-                coldSamples.add(String.format(Locale.ROOT, "%.1f / %.1f", daemonNanos / 1e6, rawNanos / 1e6));
+                coldSamples.add(sample);
             }
             Latencies daemon = new Latencies();
             Latencies raw = new Latencies();
@@ -126,7 +134,8 @@ public final class Scale implements Scenario {
                     + " Subscribes (each to the sentinel, then CloseStream) one at a time, served by views that may be open or"
                     + " lingering (30 s after their last subscriber); raw: " + run.raw().registerCalls()
                     + ", and for a snapshot " + run.raw().readCalls() + "; big services of " + big + " instances: the first snapshot of"
-                    + " each of " + colds + " (cold: no view yet, the daemon reads the store; which side reads first alternates;"
+                    + " each of " + colds + (untimed > 0 ? ", after " + untimed + " untimed" : "")
+                    + " (cold: no view yet, the daemon reads the store; which side reads first alternates;"
                     + " each, daemon / raw, in ms: " + String.join(", ", coldSamples) + "), then " + bigSamples
                     + " more of one (warm: its view lingers between them); every sample set waits for the machine to be at rest (under "
                     + BenchRun.REST_PERCENT + " % busy for " + BenchRun.REST_WINDOW_MS + " ms, at most " + BenchRun.REST_MAX_MS / 1000
