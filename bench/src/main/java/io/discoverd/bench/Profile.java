@@ -28,21 +28,29 @@ package io.discoverd.bench;
  *                             more than one, one more goes first untimed ({@code Scale})
  * @param warmupRounds         at most this many warm-up rounds: they end once both JVMs' JIT
  *                             compilers are quiet ({@code BenchRun.warmUp})
+ * @param idleInWarmUpMillis   ZooKeeper: after the first warm-up round of a run, the daemon is left
+ *                             idle this long (ms), longer than its ZooKeeper client's ping interval
+ *                             (9-10 s with the bench's 30 s session timeout), so that the client's
+ *                             compiled I/O code meets a ping answer during the warm-up. Without it,
+ *                             the first ping came in the rest before register's timed runs, the
+ *                             code was thrown away ("unstable_if" in {@code readResponse}, in the
+ *                             daemon's JFR deoptimization events) and compiled again while timed
+ *                             (tenth pass); 0: no idle
  */
 public record Profile(String name, int registrations, int concurrency, int notifications, int heartbeatInstances,
                       long heartbeatMillis, int subscribers, int fanOutChanges, int[] scaleSteps, int scaleServices,
                       int bigService, int scaleSamples, int idleConnections, String daemonHeap, long warmupMillis,
-                      int warmupRounds, int coldSnapshots) {
+                      int warmupRounds, int coldSnapshots, long idleInWarmUpMillis) {
 
     /** A few seconds per backend: every scenario runs, with tiny sizes. */
     public static final Profile SMOKE = new Profile("smoke", 100, 4, 5, 50, 500, 10, 2,
-            new int[] {50, 100}, 10, 100, 5, 20, "512m", 200, 1, 1);
+            new int[] {50, 100}, 10, 100, 5, 20, "512m", 200, 1, 1, 0);
 
     /** Under two minutes for both backends on two cores. */
     public static final Profile QUICK = new Profile("quick", 1_500, 32, 100, 500, 1_500, 1_000, 10,
-            new int[] {500, 2_000}, 1_000, 5_000, 50, 1_000, "1g", 1_000, 1, 1);
+            new int[] {500, 2_000}, 1_000, 5_000, 50, 1_000, "1g", 1_000, 1, 1, 0);
 
     /** The sizes: 10,000 subscribers, 100,000 registrations, 10,000 idle connections. */
     public static final Profile FULL = new Profile("full", 20_000, 64, 3_000, 10_000, 15_000, 10_000, 20,
-            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 5_000, 8, 7);
+            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 5_000, 8, 7, 12_000);
 }

@@ -41,6 +41,8 @@ public final class DaemonUnderTest implements AutoCloseable {
     private volatile String transport = "?";
     /** The event loops named in the daemon's start-up line ("?" when it names none); set once it listens. */
     private volatile String eventLoops = "?";
+    /** Whether a warm-up has left this daemon idle yet ({@link #firstIdleInWarmUp}). */
+    private boolean idledInWarmUp;
     private JMXConnector jmx;
     private MemoryMXBean memory;
     private OperatingSystemMXBean os;
@@ -183,6 +185,16 @@ public final class DaemonUnderTest implements AutoCloseable {
             memory.gc();
         }
         return memory.getHeapMemoryUsage().getUsed();
+    }
+
+    /**
+     * Whether a warm-up may leave this daemon idle now: true the first time it is asked, false after
+     * (once per daemon: Profile's {@code idleInWarmUpMillis}). Called from the bench's one scenario thread.
+     */
+    public boolean firstIdleInWarmUp() {
+        boolean first = !idledInWarmUp;
+        idledInWarmUp = true;
+        return first;
     }
 
     /** CPU time the daemon's process has used so far, in ns (its OperatingSystemMXBean). */

@@ -71,6 +71,7 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
         Jit spent;
         long elapsed;
         boolean quiet;
+        boolean idle = false;
         do {
             Jit before = jit();
             long t0 = System.nanoTime();
@@ -80,12 +81,21 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
             spent = jit().since(before);
             quiet = Math.max(spent.daemonMillis(), spent.benchMillis()) <= elapsed * QUIET_PERCENT / 100;
             rounds++;
+            if (backend.equals("zookeeper") && profile.idleInWarmUpMillis() > 0 && daemon.firstIdleInWarmUp()) {
+                // Not a wait for a condition: the daemon's ZooKeeper client must go without a request
+                // long enough to send a ping (Profile's idleInWarmUpMillis says why); a round follows.
+                idle = true;
+                Thread.sleep(profile.idleInWarmUpMillis());
+                quiet = false;
+            }
         } while (rounds < profile.warmupRounds() && !quiet);
         return String.format(Locale.ROOT, "warm-up: %d round(s) of %d ms per side (until neither JVM compiled for more than"
                         + " %.0f %% of a round's time, both sides together, at most %d round(s)); the last round (%d ms) compiled %d ms"
-                        + " in the daemon, %d ms in the bench%s",
+                        + " in the daemon, %d ms in the bench%s%s",
                 rounds, round, QUIET_PERCENT, profile.warmupRounds(), elapsed, spent.daemonMillis(), spent.benchMillis(),
-                quiet ? "" : ": still compiling when the rounds ran out");
+                quiet ? "" : ": still compiling when the rounds ran out",
+                idle ? "; after the first round the daemon was left idle for " + profile.idleInWarmUpMillis() / 1000
+                        + " s, once in the run, for its ZooKeeper client's first ping" : "");
     }
 
     /** The daemon's CPU time (ns) and this JVM's and the machine's clocks at one moment ({@link #cpuRows}). */
