@@ -7,9 +7,9 @@ package io.discoverd.bench;
  *
  * @param registrations        scenario 1: instances registered, each new
  * @param concurrency          scenarios 1 and 3: operations in flight (daemon: over this many connections)
- * @param notifications        scenario 2: changes timed one at a time (the p99 of 1,000 is their
- *                             10th slowest, which moved between 0.2 and 1.4 ms from run to run on
- *                             etcd; the full run times 3,000)
+ * @param notifications        scenario 2: changes timed one at a time (a p99 of 1,000 is set by their
+ *                             ~10 slowest, and moved between 0.2 and 1.4 ms from run to run on etcd;
+ *                             the full run times 3,000)
  * @param heartbeatInstances   scenario 3: instances heartbeated
  * @param heartbeatMillis      scenario 3: how long heartbeats are sent, in ms
  * @param subscribers          scenario 4: subscriber connections on one service
@@ -28,14 +28,15 @@ package io.discoverd.bench;
  *                             more than one, one more goes first untimed ({@code Scale})
  * @param warmupRounds         at most this many warm-up rounds: they end once both JVMs' JIT
  *                             compilers are quiet ({@code BenchRun.warmUp})
- * @param idleInWarmUpMillis   ZooKeeper: after the first warm-up round of a run, the daemon is left
- *                             idle this long (ms), longer than its ZooKeeper client's ping interval
- *                             (9-10 s with the bench's 30 s session timeout), so that the client's
- *                             compiled I/O code meets a ping answer during the warm-up. Without it,
- *                             the first ping came in the rest before register's timed runs, the
- *                             code was thrown away ("unstable_if" in {@code readResponse}, in the
- *                             daemon's JFR deoptimization events) and compiled again while timed
- *                             (tenth pass); 0: no idle
+ * @param idleInWarmUpMillis   ZooKeeper: after the first warm-up round of a run, the bench pauses this
+ *                             long (ms), once, longer than the ZooKeeper clients' ping interval
+ *                             (9-10 s with their 30 s session timeout), so that the compiled I/O code of
+ *                             both clients (the daemon's, the raw one) meets a ping answer during the
+ *                             warm-up. Without it, the daemon's client sent its first ping in the
+ *                             rest before register's timed runs, its code was thrown away
+ *                             ("unstable_if" in {@code ClientCnxn.SendThread.readResponse}, in the
+ *                             daemon's JFR deoptimization events) and compiled again while timed;
+ *                             needs {@code warmupRounds} above 1 (a round follows the pause); 0: no pause
  */
 public record Profile(String name, int registrations, int concurrency, int notifications, int heartbeatInstances,
                       long heartbeatMillis, int subscribers, int fanOutChanges, int[] scaleSteps, int scaleServices,
@@ -52,5 +53,5 @@ public record Profile(String name, int registrations, int concurrency, int notif
 
     /** The sizes: 10,000 subscribers, 100,000 registrations, 10,000 idle connections. */
     public static final Profile FULL = new Profile("full", 20_000, 64, 3_000, 10_000, 15_000, 10_000, 20,
-            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 5_000, 8, 7, 12_000);
+            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 5_000, 8, 8, 12_000);
 }

@@ -41,7 +41,7 @@ public final class DaemonUnderTest implements AutoCloseable {
     private volatile String transport = "?";
     /** The event loops named in the daemon's start-up line ("?" when it names none); set once it listens. */
     private volatile String eventLoops = "?";
-    /** Whether a warm-up has left this daemon idle yet ({@link #firstIdleInWarmUp}). */
+    /** Whether a warm-up has paused for this daemon yet ({@link #claimWarmUpIdle}). */
     private boolean idledInWarmUp;
     private JMXConnector jmx;
     private MemoryMXBean memory;
@@ -188,10 +188,10 @@ public final class DaemonUnderTest implements AutoCloseable {
     }
 
     /**
-     * Whether a warm-up may leave this daemon idle now: true the first time it is asked, false after
-     * (once per daemon: Profile's {@code idleInWarmUpMillis}). Called from the bench's one scenario thread.
+     * Claims the one warm-up pause of this daemon's life (Profile's {@code idleInWarmUpMillis}): true
+     * the first time, false after. Called from the bench's one scenario thread.
      */
-    public boolean firstIdleInWarmUp() {
+    public boolean claimWarmUpIdle() {
         boolean first = !idledInWarmUp;
         idledInWarmUp = true;
         return first;

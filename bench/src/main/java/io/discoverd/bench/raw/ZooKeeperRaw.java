@@ -1,5 +1,6 @@
 package io.discoverd.bench.raw;
 
+import io.discoverd.bench.store.ZooKeeperServerProcess;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,10 +33,10 @@ public final class ZooKeeperRaw implements RawStore {
     /** The latch node of each instance node made by {@link #register}, for {@link #unregister}. */
     private final Map<String, String> latches = new ConcurrentHashMap<>();
 
-    /** Connects (at most 30 s) to the server at {@code connectString}. */
+    /** Connects (at most 30 s) to the server at {@code connectString}, with the daemon's session timeout. */
     public ZooKeeperRaw(String connectString) throws InterruptedException {
         client = CuratorFrameworkFactory.builder().connectString(connectString)
-                .sessionTimeoutMs(60_000).connectionTimeoutMs(30_000).retryPolicy(new RetryOneTime(100)).build();
+                .sessionTimeoutMs(ZooKeeperServerProcess.SESSION_TIMEOUT_SECONDS * 1000).connectionTimeoutMs(30_000).retryPolicy(new RetryOneTime(100)).build();
         client.start();
         if (!client.blockUntilConnected(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("Curator did not connect to " + connectString);

@@ -81,9 +81,11 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
             spent = jit().since(before);
             quiet = Math.max(spent.daemonMillis(), spent.benchMillis()) <= elapsed * QUIET_PERCENT / 100;
             rounds++;
-            if (backend.equals("zookeeper") && profile.idleInWarmUpMillis() > 0 && daemon.firstIdleInWarmUp()) {
-                // Not a wait for a condition: the daemon's ZooKeeper client must go without a request
-                // long enough to send a ping (Profile's idleInWarmUpMillis says why); a round follows.
+            if (backend.equals("zookeeper") && profile.idleInWarmUpMillis() > 0 && rounds < profile.warmupRounds()
+                    && daemon.claimWarmUpIdle()) {
+                // Not a wait for a condition: both ZooKeeper clients (the daemon's and the raw one, with the
+                // same session timeout) must go without a request long enough to send a ping (Profile's
+                // idleInWarmUpMillis says why); a counted round follows.
                 idle = true;
                 Thread.sleep(profile.idleInWarmUpMillis());
                 quiet = false;
@@ -94,8 +96,9 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
                         + " in the daemon, %d ms in the bench%s%s",
                 rounds, round, QUIET_PERCENT, profile.warmupRounds(), elapsed, spent.daemonMillis(), spent.benchMillis(),
                 quiet ? "" : ": still compiling when the rounds ran out",
-                idle ? "; after the first round the daemon was left idle for " + profile.idleInWarmUpMillis() / 1000
-                        + " s, once in the run, for its ZooKeeper client's first ping" : "");
+                idle ? "; after the first round the bench paused for " + profile.idleInWarmUpMillis()
+                        + " ms, once in the run, so that both ZooKeeper clients (the daemon's, the raw one) sent their first ping"
+                        + " (what either JVM compiled meanwhile is in no round's count)" : "");
     }
 
     /** The daemon's CPU time (ns) and this JVM's and the machine's clocks at one moment ({@link #cpuRows}). */

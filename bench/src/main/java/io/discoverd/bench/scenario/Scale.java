@@ -100,7 +100,8 @@ public final class Scale implements Scenario {
                     daemonNanos = snapshot(probe, svc, big);
                     rawNanos = rawRead(run, svc);
                 }
-                String sample = String.format(Locale.ROOT, "%.1f / %.1f", daemonNanos / 1e6, rawNanos / 1e6);
+                String sample = String.format(Locale.ROOT, "%.1f / %.1f%s", daemonNanos / 1e6, rawNanos / 1e6,
+                        k % 2 == 1 ? " (raw first)" : "");
                 if (k >= colds) {
                     coldSamples.add("untimed " + sample);
                     continue;

@@ -18,6 +18,13 @@ import java.util.regex.Pattern;
  */
 public final class ZooKeeperServerProcess implements StoreServer {
 
+    /**
+     * The session timeout of both ZooKeeper clients, the daemon's and the raw one, in s: the same, so
+     * that both send their first ping after the same time without a request (a ping comes after about
+     * a third of it; see {@code Profile}'s {@code idleInWarmUpMillis}).
+     */
+    public static final int SESSION_TIMEOUT_SECONDS = 30;
+
     private static final Pattern ZXID = Pattern.compile("Zxid: 0x([0-9a-fA-F]+)");
 
     private final Path dir;
@@ -79,7 +86,7 @@ public final class ZooKeeperServerProcess implements StoreServer {
 
     @Override
     public String daemonSection() {
-        return "zookeeper:\n  connect: " + address() + "\n  root: /discoverd\n  sessionTimeout: 30s\n";
+        return "zookeeper:\n  connect: " + address() + "\n  root: /discoverd\n  sessionTimeout: " + SESSION_TIMEOUT_SECONDS + "s\n";
     }
 
     @Override
