@@ -36,7 +36,8 @@ public final class ZooKeeperRaw implements RawStore {
     /** Connects (at most 30 s) to the server at {@code connectString}, with the daemon's session timeout. */
     public ZooKeeperRaw(String connectString) throws InterruptedException {
         client = CuratorFrameworkFactory.builder().connectString(connectString)
-                .sessionTimeoutMs(ZooKeeperServerProcess.SESSION_TIMEOUT_SECONDS * 1000).connectionTimeoutMs(30_000).retryPolicy(new RetryOneTime(100)).build();
+                .sessionTimeoutMs(ZooKeeperServerProcess.SESSION_TIMEOUT_SECONDS * 1000).connectionTimeoutMs(30_000)
+                .retryPolicy(new RetryOneTime(100)).build();
         client.start();
         if (!client.blockUntilConnected(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("Curator did not connect to " + connectString);

@@ -86,7 +86,8 @@ public final class ZooKeeperServerProcess implements StoreServer {
 
     @Override
     public String daemonSection() {
-        return "zookeeper:\n  connect: " + address() + "\n  root: /discoverd\n  sessionTimeout: " + SESSION_TIMEOUT_SECONDS + "s\n";
+        return "zookeeper:\n  connect: " + address() + "\n  root: /discoverd\n  sessionTimeout: " + SESSION_TIMEOUT_SECONDS
+                + "s\n";
     }
 
     @Override
