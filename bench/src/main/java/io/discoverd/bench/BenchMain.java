@@ -49,6 +49,10 @@ public final class BenchMain implements Callable<Integer> {
 
     /** Registration TTL of the daemon and of the raw etcd leases, in s: long enough that nothing expires during a run. */
     static final long REGISTRATION_TTL_SECONDS = 1800;
+    /** Printed before and after a run with small sizes; {@code %s}: its option. */
+    private static final String INDICATIVE = "note: the verdicts of a %s run are indicative only: its warm-ups are short (the"
+            + " notes say when a JIT was still compiling) and its samples few, so a \"NO\" there is no finding; the targets are"
+            + " judged on the full run (docs/benchmarks.md)";
     /** The load generator's event loops: its share of the two cores the daemon also runs on. */
     private static final int LOAD_EVENT_LOOPS = 2;
 
@@ -117,6 +121,9 @@ public final class BenchMain implements Callable<Integer> {
         Path results = out != null ? out : root.resolve("bench/target/bench-" + profile.name() + "-" + stamp + ".json");
         Report report = new Report(profile.name(), machine(workDir));
         console.printf("discoverd bench (%s) — work directory %s%n", profile.name(), workDir);
+        if (quick || smoke) {
+            console.println(INDICATIVE.formatted(smoke ? "--smoke" : "--quick"));
+        }
         long started = System.nanoTime();
         boolean completed = false;
         AtomicBoolean ended = new AtomicBoolean();
@@ -137,9 +144,7 @@ public final class BenchMain implements Callable<Integer> {
             ended.set(true);
             report.print(console);
             if (quick || smoke) {
-                console.println("note: the verdicts of a " + (smoke ? "--smoke" : "--quick") + " run are indicative only: its"
-                        + " warm-ups are short (the notes say when a JIT was still compiling) and its samples few; the"
-                        + " targets are judged on the full run (docs/benchmarks.md)");
+                console.println(INDICATIVE.formatted(smoke ? "--smoke" : "--quick"));
             }
             report.writeJson(results);
             if (markdown != null) {

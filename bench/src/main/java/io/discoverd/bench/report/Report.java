@@ -20,6 +20,10 @@ import java.util.Map;
  */
 public final class Report {
 
+    /** The table's column headings, aligned as {@link #line} aligns a row. */
+    private static final String HEADINGS = String.format(Locale.ROOT, "%-9s %-14s %-44s %14s %14s %12s  %-28s %s",
+            "backend", "scenario", "metric", "daemon", "raw", "daemon ÷ raw", "target", "met");
+
     private final Map<String, Object> machine;
     private final String mode;
     private final List<Row> rows = new ArrayList<>();
@@ -32,8 +36,11 @@ public final class Report {
         this.machine = machine;
     }
 
-    /** Adds a row and prints it at once (a long run shows progress). */
+    /** Adds a row and prints it at once (a long run shows progress), after the column headings for the first. */
     public synchronized void add(Row row, PrintStream progress) {
+        if (rows.isEmpty()) {
+            progress.println("  " + HEADINGS);
+        }
         rows.add(row);
         progress.println("  " + line(row));
     }
@@ -67,8 +74,7 @@ public final class Report {
     /** Prints the whole table, the JMH results and the notes. */
     public synchronized void print(PrintStream out) {
         out.println();
-        out.printf(Locale.ROOT, "%-9s %-14s %-44s %14s %14s %12s  %-28s %s%n",
-                "backend", "scenario", "metric", "daemon", "raw", "daemon ÷ raw", "target", "met");
+        out.println(HEADINGS);
         for (Row r : rows) {
             out.println(line(r));
         }
