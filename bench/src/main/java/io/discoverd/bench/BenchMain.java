@@ -121,8 +121,9 @@ public final class BenchMain implements Callable<Integer> {
         Path results = out != null ? out : root.resolve("bench/target/bench-" + profile.name() + "-" + stamp + ".json");
         Report report = new Report(profile.name(), machine(workDir));
         console.printf("discoverd bench (%s) — work directory %s%n", profile.name(), workDir);
-        if (quick || smoke) {
-            console.println(INDICATIVE.formatted(smoke ? "--smoke" : "--quick"));
+        String indicative = smoke || quick ? INDICATIVE.formatted(smoke ? "--smoke" : "--quick") : null;
+        if (indicative != null) {
+            console.println(indicative);
         }
         long started = System.nanoTime();
         boolean completed = false;
@@ -143,8 +144,8 @@ public final class BenchMain implements Callable<Integer> {
         } finally {
             ended.set(true);
             report.print(console);
-            if (quick || smoke) {
-                console.println(INDICATIVE.formatted(smoke ? "--smoke" : "--quick"));
+            if (indicative != null) {
+                console.println(indicative);
             }
             report.writeJson(results);
             if (markdown != null) {

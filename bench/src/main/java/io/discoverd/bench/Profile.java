@@ -28,30 +28,21 @@ package io.discoverd.bench;
  *                             more than one, one more goes first untimed ({@code Scale})
  * @param warmupRounds         at most this many warm-up rounds: they end once both JVMs' JIT
  *                             compilers are quiet ({@code BenchRun.warmUp})
- * @param idleInWarmUpMillis   ZooKeeper: after the first warm-up round of a run, the bench pauses this
- *                             long (ms), once, longer than the ZooKeeper clients' ping interval
- *                             (9-10 s with their 30 s session timeout), so that the compiled I/O code of
- *                             both clients (the daemon's, the raw one) meets a ping answer during the
- *                             warm-up. Without it, the daemon's client sent its first ping in the
- *                             rest before register's timed runs, its code was thrown away
- *                             ("unstable_if" in {@code ClientCnxn.SendThread.readResponse}, in the
- *                             daemon's JFR deoptimization events) and compiled again while timed;
- *                             needs {@code warmupRounds} above 1 (a round follows the pause); 0: no pause
  */
 public record Profile(String name, int registrations, int concurrency, int notifications, int heartbeatInstances,
                       long heartbeatMillis, int subscribers, int fanOutChanges, int[] scaleSteps, int scaleServices,
                       int bigService, int scaleSamples, int idleConnections, String daemonHeap, long warmupMillis,
-                      int warmupRounds, int coldSnapshots, long idleInWarmUpMillis) {
+                      int warmupRounds, int coldSnapshots) {
 
     /** A few seconds per backend: every scenario runs, with tiny sizes. */
     public static final Profile SMOKE = new Profile("smoke", 100, 4, 5, 50, 500, 10, 2,
-            new int[] {50, 100}, 10, 100, 5, 20, "512m", 200, 1, 1, 0);
+            new int[] {50, 100}, 10, 100, 5, 20, "512m", 200, 1, 1);
 
     /** Under two minutes for both backends on two cores. */
     public static final Profile QUICK = new Profile("quick", 1_500, 32, 100, 500, 1_500, 1_000, 10,
-            new int[] {500, 2_000}, 1_000, 5_000, 50, 1_000, "1g", 1_000, 1, 1, 0);
+            new int[] {500, 2_000}, 1_000, 5_000, 50, 1_000, "1g", 1_000, 1, 1);
 
     /** The sizes: 10,000 subscribers, 100,000 registrations, 10,000 idle connections. */
     public static final Profile FULL = new Profile("full", 20_000, 64, 3_000, 10_000, 15_000, 10_000, 20,
-            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 5_000, 8, 8, 12_000);
+            new int[] {1_000, 10_000, 100_000}, 1_000, 5_000, 500, 10_000, "3g", 5_000, 8, 8);
 }

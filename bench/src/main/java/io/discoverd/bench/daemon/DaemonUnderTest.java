@@ -188,7 +188,7 @@ public final class DaemonUnderTest implements AutoCloseable {
     }
 
     /**
-     * Claims the one warm-up pause of this daemon's life (Profile's {@code idleInWarmUpMillis}): true
+     * Claims the one warm-up pause of this daemon's life ({@code StoreServer.warmUpPauseMillis}): true
      * the first time, false after. Called from the bench's one scenario thread.
      */
     public boolean claimWarmUpIdle() {

@@ -81,13 +81,11 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
             spent = jit().since(before);
             quiet = Math.max(spent.daemonMillis(), spent.benchMillis()) <= elapsed * QUIET_PERCENT / 100;
             rounds++;
-            if (backend.equals("zookeeper") && profile.idleInWarmUpMillis() > 0 && rounds < profile.warmupRounds()
-                    && daemon.claimWarmUpIdle()) {
-                // Not a wait for a condition: both ZooKeeper clients (the daemon's and the raw one, with the
-                // same session timeout) must go without a request long enough to send a ping (Profile's
-                // idleInWarmUpMillis says why); a counted round follows.
+            if (store.warmUpPauseMillis() > 0 && rounds < profile.warmupRounds() && daemon.claimWarmUpIdle()) {
+                // Not a wait for a condition: the store's clients must go without a request for a while
+                // (StoreServer.warmUpPauseMillis says why); a counted round follows.
                 idle = true;
-                Thread.sleep(profile.idleInWarmUpMillis());
+                Thread.sleep(store.warmUpPauseMillis());
                 quiet = false;
             }
         } while (rounds < profile.warmupRounds() && !quiet);
@@ -96,7 +94,7 @@ public record BenchRun(String backend, Profile profile, StoreServer store, Daemo
                         + " in the daemon, %d ms in the bench%s%s",
                 rounds, round, QUIET_PERCENT, profile.warmupRounds(), elapsed, spent.daemonMillis(), spent.benchMillis(),
                 quiet ? "" : ": still compiling when the rounds ran out",
-                idle ? "; after the first round the bench paused for " + profile.idleInWarmUpMillis()
+                idle ? "; after the first round the bench paused for " + store.warmUpPauseMillis()
                         + " ms, once in the run, so that both ZooKeeper clients (the daemon's, the raw one) sent their first ping"
                         + " (what either JVM compiled meanwhile is in no round's count)" : "");
     }

@@ -91,9 +91,10 @@ public final class Scale implements Scenario {
                         null, 1_800_000);
                 bigRest.add(run.settle());
                 // Which side reads the service first alternates (the store has just written it).
+                boolean rawFirst = k % 2 == 1;
                 long daemonNanos;
                 long rawNanos;
-                if (k % 2 == 1) {
+                if (rawFirst) {
                     rawNanos = rawRead(run, svc);
                     daemonNanos = snapshot(probe, svc, big);
                 } else {
@@ -101,7 +102,7 @@ public final class Scale implements Scenario {
                     rawNanos = rawRead(run, svc);
                 }
                 String sample = String.format(Locale.ROOT, "%.1f / %.1f%s", daemonNanos / 1e6, rawNanos / 1e6,
-                        k % 2 == 1 ? " (raw first)" : "");
+                        rawFirst ? " (raw first)" : "");
                 if (k >= colds) {
                     coldSamples.add("untimed " + sample);
                     continue;

@@ -31,6 +31,15 @@ public interface StoreServer extends AutoCloseable {
      */
     long watchesOn(String servicePath) throws IOException;
 
+    /**
+     * How long a warm-up pauses once, after its first round, in ms; 0: no pause ({@code BenchRun.warmUp}).
+     * A store client that sends something of its own after a stretch without requests (ZooKeeper's
+     * ping) needs that stretch during the warm-up, not in a rest before a timed run.
+     */
+    default long warmUpPauseMillis() {
+        return 0;
+    }
+
     /** Stops the process and deletes its data. */
     @Override
     void close() throws IOException;
